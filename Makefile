@@ -1,0 +1,91 @@
+# Two commands: `make run` and `make test`. Every other target is a step they share.
+# Each set-up step is skipped when its inputs are unchanged: stamp files carry a
+# content hash of what they were built from.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYENV_ROOT ?= $(shell pyenv root 2>/dev/null || echo $$HOME/.pyenv)
+PY311 ?= $(shell command -v python3.11 || echo $(PYENV_ROOT)/versions/3.11.7/bin/python)
+PY310 ?= $(PYENV_ROOT)/versions/3.10.13/bin/python
+VENV := .venv
+RVENV := .venv-rasa
+DATA_DIR ?= var
+export DATA_DIR
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+hash = $(shell cat $(1) 2>/dev/null | sha256sum | cut -c1-16)
+
+APP_STAMP := $(VENV)/.installed-$(call hash,requirements/app.lock pyproject.toml)
+RASA_STAMP := $(RVENV)/.installed-$(call hash,requirements/rasa.lock)
+BOT_FILES := config.yml $(shell find bot -name '*.yml' -not -path 'bot/tests/*' 2>/dev/null | sort)
+MODEL_STAMP := models/.trained-$(call hash,$(BOT_FILES))
+
+.PHONY: help setup venv venv-rasa index model browser run test test-fast lint format bench lock clean
+
+help:
+	@echo "make run    set up whatever is missing, then start rasa, actions and web"
+	@echo "make test   set up whatever is missing, then run every check and test"
+	@echo "make bench  quality, latency and memory report -> var/bench/report.md"
+
+setup: venv venv-rasa index model
+
+venv: $(APP_STAMP)
+$(APP_STAMP): requirements/app.lock pyproject.toml
+	@echo "==> Python 3.11 environment ($(VENV))"
+	@test -x $(VENV)/bin/python || $(PY311) -m venv $(VENV)
+	$(VENV)/bin/pip install --progress-bar on -q --upgrade pip
+	$(VENV)/bin/pip install --progress-bar on torch==2.13.0
+	$(VENV)/bin/pip install --progress-bar on -r requirements/app.lock
+	$(VENV)/bin/pip install -q --no-deps -e .
+	@rm -f $(VENV)/.installed-*; touch $@
+
+venv-rasa: $(RASA_STAMP)
+$(RASA_STAMP): requirements/rasa.lock
+	@echo "==> Rasa environment ($(RVENV), CPython 3.10)"
+	@test -x $(RVENV)/bin/python || $(PY310) -m venv $(RVENV)
+	$(RVENV)/bin/pip install --progress-bar on -q --upgrade "pip<25" "setuptools<70" wheel
+	$(RVENV)/bin/pip install --progress-bar on -r requirements/rasa.lock
+	@rm -f $(RVENV)/.installed-*; touch $@
+
+# The knowledge index rebuilds itself only when a notice or the chunker changes.
+index: venv
+	$(VENV)/bin/privacybot index --all
+
+model: $(MODEL_STAMP)
+$(MODEL_STAMP): $(RASA_STAMP) $(BOT_FILES)
+	@echo "==> Training the Rasa model"
+	@mkdir -p models
+	cd bot && ../$(RVENV)/bin/rasa train --config ../config.yml --domain domain.yml --data data --out ../models --fixed-model-name privacybot --num-threads 2
+	@rm -f models/.trained-*; touch $@
+
+# Debian's Chromium for the browser tests (Playwright drives it; it never downloads one).
+browser:
+	@command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
+
+run: setup
+	$(VENV)/bin/privacybot run
+
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: venv
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+test: setup browser lint
+	cd bot && ../$(RVENV)/bin/rasa data validate --config ../config.yml --domain domain.yml --data data --fail-on-warnings
+	$(VENV)/bin/python -m pytest
+
+bench: setup
+	$(VENV)/bin/python -m tests.bench.run --out $(DATA_DIR)/bench
+
+lock: venv venv-rasa
+	$(VENV)/bin/pip freeze --exclude-editable | grep -v '^torch==' > requirements/app.lock
+	$(RVENV)/bin/pip freeze > requirements/rasa.lock
+
+clean:
+	rm -rf $(VENV) $(RVENV) models $(DATA_DIR)

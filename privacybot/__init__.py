@@ -1,0 +1,1 @@
+"""privacybot: shared configuration and the command line over the product's parts."""

@@ -1,0 +1,80 @@
+"""Organisation (landlord) configuration: one YAML file per deployment in privacybot/orgs/.
+
+Light on purpose: the web process reads it too, and must not load the knowledge index.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import yaml
+
+ORGS_DIR = Path(os.environ.get("ORGS_DIR", Path(__file__).resolve().parent / "orgs"))
+
+
+@dataclass(frozen=True)
+class OfficeHours:
+    text: str
+    days: tuple[int, ...]
+    open: str
+    close: str
+    timezone: str
+
+
+@dataclass(frozen=True)
+class Org:
+    id: str
+    name: str
+    contact_team: str
+    contact: dict[str, str]
+    office_hours: OfficeHours
+    handoff_reply_working_days: int
+    emergency: str
+    primary_notices: tuple[str, ...]
+    secondary_notices: tuple[str, ...]
+
+    @property
+    def notices(self) -> tuple[str, ...]:
+        return self.primary_notices + self.secondary_notices
+
+    def contact_line(self) -> str:
+        """How to reach the landlord's team, in one sentence."""
+        parts = []
+        if self.contact.get("phone"):
+            parts.append(f"phone {self.contact['phone']}")
+        if self.contact.get("email"):
+            parts.append(f"email {self.contact['email']}")
+        return f"You can contact {self.contact_team}: " + " or ".join(parts) + "."
+
+
+def available_orgs() -> list[str]:
+    return sorted(p.stem for p in ORGS_DIR.glob("*.yml"))
+
+
+@cache
+def load_org(org_id: str) -> Org:
+    path = ORGS_DIR / f"{org_id}.yml"
+    if not path.exists():
+        raise KeyError(f"unknown organisation {org_id!r}; known: {', '.join(available_orgs())}")
+    raw = yaml.safe_load(path.read_text())
+    hours = raw["office_hours"]
+    return Org(
+        id=raw["id"],
+        name=raw["name"],
+        contact_team=raw.get("contact_team", raw["name"]),
+        contact=dict(raw.get("contact", {})),
+        office_hours=OfficeHours(
+            text=hours["text"],
+            days=tuple(hours.get("days", (0, 1, 2, 3, 4))),
+            open=hours.get("open", "09:00"),
+            close=hours.get("close", "17:00"),
+            timezone=hours.get("timezone", "Europe/London"),
+        ),
+        handoff_reply_working_days=int(raw.get("handoff_reply_working_days", 2)),
+        emergency=raw.get("emergency", "If you are in immediate danger, call 999."),
+        primary_notices=tuple(raw["notices"].get("primary", [])),
+        secondary_notices=tuple(raw["notices"].get("secondary", []) or []),
+    )

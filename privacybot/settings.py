@@ -1,0 +1,109 @@
+"""Configuration from environment variables (and a `.env` file), with safe development defaults.
+
+Every process (actions, web, CLI) reads its settings here so the names in DESIGN.md
+(`WEB_PORT`, `DATA_DIR`, `DATABASE_URL`, ...) mean the same thing everywhere.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+_DEV_SECRET_FILE = "dev-secrets.env"
+
+
+def _load_dotenv() -> None:
+    try:
+        from dotenv import load_dotenv
+    except ImportError:  # the Rasa env does not need python-dotenv
+        return
+    load_dotenv(PROJECT_ROOT / ".env", override=False)
+
+
+def _dev_secret(data_dir: Path, name: str) -> str:
+    """A per-checkout development secret, generated once and kept under DATA_DIR.
+
+    Why not a constant: a constant secret in the repository would be a real secret in
+    any deployment that forgot to set one.
+    """
+    path = data_dir / _DEV_SECRET_FILE
+    values: dict[str, str] = {}
+    if path.exists():
+        for line in path.read_text().splitlines():
+            if "=" in line:
+                key, value = line.split("=", 1)
+                values[key] = value
+    if name not in values:
+        values[name] = secrets.token_urlsafe(32)
+        data_dir.mkdir(parents=True, exist_ok=True)
+        path.write_text("".join(f"{k}={v}\n" for k, v in values.items()))
+        path.chmod(0o600)
+        print(f"privacybot: {name} not set, using a development secret from {path}", file=sys.stderr)
+    return values[name]
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path
+    database_url: str
+    org: str
+    web_port: int
+    rasa_port: int
+    actions_port: int
+    rasa_url: str
+    secret_key: str
+    rasa_token: str
+    twilio_account_sid: str | None
+    twilio_auth_token: str
+    twilio_from_number: str
+    twilio_api_base: str | None
+    public_base_url: str
+    production: bool
+    transcript_retention_days: int
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def twilio_configured(self) -> bool:
+        return bool(self.twilio_account_sid)
+
+
+def load_settings() -> Settings:
+    _load_dotenv()
+    env = os.environ
+    production = env.get("PRIVACYBOT_ENV", "development") == "production"
+    data_dir = Path(env.get("DATA_DIR", PROJECT_ROOT / "var")).resolve()
+
+    def secret(name: str) -> str:
+        value = env.get(name)
+        if value:
+            return value
+        if production:
+            raise RuntimeError(f"{name} must be set in production mode")
+        return _dev_secret(data_dir, name)
+
+    web_port = int(env.get("WEB_PORT", "8000"))
+    rasa_port = int(env.get("RASA_PORT", "5005"))
+    return Settings(
+        data_dir=data_dir,
+        database_url=env.get("DATABASE_URL", f"sqlite:///{data_dir / 'privacybot.db'}"),
+        org=env.get("ORG", "barnet-homes"),
+        web_port=web_port,
+        rasa_port=rasa_port,
+        actions_port=int(env.get("ACTIONS_PORT", "5055")),
+        rasa_url=env.get("RASA_URL", f"http://127.0.0.1:{rasa_port}"),
+        secret_key=secret("SECRET_KEY"),
+        rasa_token=secret("RASA_TOKEN"),
+        twilio_account_sid=env.get("TWILIO_ACCOUNT_SID") or None,
+        twilio_auth_token=secret("TWILIO_AUTH_TOKEN"),
+        twilio_from_number=env.get("TWILIO_FROM_NUMBER", "+447700900000"),
+        # Tests point the real twilio client at a local stand-in of Twilio's REST API.
+        twilio_api_base=env.get("TWILIO_API_BASE") or None,
+        public_base_url=env.get("PUBLIC_BASE_URL", f"http://127.0.0.1:{web_port}").rstrip("/"),
+        production=production,
+        transcript_retention_days=int(env.get("TRANSCRIPT_RETENTION_DAYS", "90")),
+    )
