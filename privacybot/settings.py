@@ -14,7 +14,7 @@ from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
-_DEV_SECRET_FILE = "dev-secrets.env"
+_DEV_SECRET_FILE = "dev-secrets.env"  # noqa: S105 (a file name)
 
 
 def _load_dotenv() -> None:
@@ -43,7 +43,9 @@ def _dev_secret(data_dir: Path, name: str) -> str:
         data_dir.mkdir(parents=True, exist_ok=True)
         path.write_text("".join(f"{k}={v}\n" for k, v in values.items()))
         path.chmod(0o600)
-        print(f"privacybot: {name} not set, using a development secret from {path}", file=sys.stderr)
+        print(
+            f"privacybot: {name} not set, using a development secret from {path}", file=sys.stderr
+        )
     return values[name]
 
 

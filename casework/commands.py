@@ -1,0 +1,64 @@
+"""`privacybot db ...` and `privacybot staff ...` sub-commands."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import sys
+
+from casework import db
+
+
+def cmd_upgrade(args: argparse.Namespace) -> int:
+    db.upgrade()
+    print("database is up to date")
+    return 0
+
+
+def cmd_purge(args: argparse.Namespace) -> int:
+    from casework.retention import purge_expired
+    from privacybot.settings import load_settings
+
+    settings = load_settings()
+    db.upgrade(settings.database_url)
+    with db.session_scope(settings.database_url) as session:
+        result = purge_expired(session, settings.transcript_retention_days)
+    print(result)
+    return 0
+
+
+def _read_password(from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    first = getpass.getpass("Password: ")
+    if first != getpass.getpass("Repeat: "):
+        raise SystemExit("passwords do not match")
+    return first
+
+
+def cmd_staff_add(args: argparse.Namespace) -> int:
+    from casework import staff
+
+    password = _read_password(args.password_stdin)
+    db.upgrade()
+    try:
+        with db.session_scope() as session:
+            user = staff.add_or_update(session, args.email, password, args.role, args.name)
+            print(f"saved {user.email} ({user.role})")
+    except ValueError as error:
+        print(f"privacybot: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def cmd_staff_token(args: argparse.Namespace) -> int:
+    from casework import staff
+
+    db.upgrade()
+    try:
+        with db.session_scope() as session:
+            print(staff.issue_token(session, args.email))
+    except LookupError as error:
+        print(f"privacybot: {error}", file=sys.stderr)
+        return 2
+    return 0
