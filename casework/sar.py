@@ -77,6 +77,8 @@ def create_sar(
         scope=scope,
         received_on=received_on or today_uk(),
         id_required=False,
+        paused_days=0,
+        extended=False,
     )
     _recompute(sar)
     session.add(sar)
