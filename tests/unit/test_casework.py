@@ -1,0 +1,205 @@
+"""Casework records: tickets, SAR workflow, consent ledger, staff accounts, retention."""
+
+from datetime import date, timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from casework import conversations, db, handoff, ledger, retention, sar, staff, tickets
+from casework.models import (
+    AuditEvent,
+    ConsentEvent,
+    Conversation,
+    ConversationState,
+    Message,
+    TicketKind,
+    TicketStatus,
+    utcnow,
+)
+from casework.pseudonym import mask_phone, normalise_phone, subject_key
+
+
+def _sar(session, received=date(2026, 11, 3)):
+    conversation = conversations.create(session, "barnet-homes", "web")
+    return sar.create_sar(
+        session,
+        org="barnet-homes",
+        channel="web",
+        conversation_id=conversation.id,
+        requester_name="Ann Example",
+        contact="ann@example.org",
+        contact_method="email",
+        records_locator="NW9 4EW",
+        scope="everything",
+        received_on=received,
+    )
+
+
+def test_sar_is_created_with_reference_and_due_date(database_url: str) -> None:
+    with db.session_scope(database_url) as session:
+        ticket = _sar(session)
+        reference = ticket.reference
+    with db.session_scope(database_url) as session:
+        stored = tickets.get_ticket(session, reference.lower())
+        assert stored.kind == TicketKind.SAR
+        assert stored.reference.startswith("SAR-") and len(stored.reference) == 10
+        assert stored.sar.due_on == date(2026, 12, 3)
+        assert tickets.ticket_to_dict(stored)["due_date"] == "2026-12-03"
+        actions = [e.action for e in session.scalars(select(AuditEvent))]
+        assert {"ticket.created", "sar.received"} <= set(actions)
+
+
+def test_sar_clock_workflow_moves_the_due_date(database_url: str) -> None:
+    with db.session_scope(database_url) as session:
+        ticket = _sar(session)
+        sar.request_id(session, ticket, "agent@x.org")
+        assert ticket.sar.due_on is None and ticket.status == TicketStatus.WAITING
+        sar.mark_id_received(session, ticket, date(2026, 11, 10), "agent@x.org")
+        assert ticket.sar.due_on == date(2026, 12, 10)
+        sar.pause(session, ticket, date(2026, 11, 12), "agent@x.org", "which repairs?")
+        with pytest.raises(ValueError, match="already paused"):
+            sar.pause(session, ticket, date(2026, 11, 13), "agent@x.org", "again")
+        sar.resume(session, ticket, date(2026, 11, 16), "agent@x.org")
+        assert ticket.sar.paused_days == 4
+        assert ticket.sar.due_on == date(2026, 12, 14)
+        sar.extend(session, ticket, "numerous records", "agent@x.org", today=date(2026, 11, 20))
+        assert ticket.sar.due_on == date(2027, 2, 15)  # 14 Feb 2027 is a Sunday
+        with pytest.raises(ValueError, match="already been extended"):
+            sar.extend(session, ticket, "again", "agent@x.org", today=date(2026, 11, 21))
+        sar.close(session, ticket, "sent by secure email", "agent@x.org")
+        assert ticket.status == TicketStatus.RESOLVED
+
+
+def test_extension_must_be_within_the_first_month(database_url: str) -> None:
+    with db.session_scope(database_url) as session:
+        ticket = _sar(session, received=date(2026, 9, 1))
+        with pytest.raises(ValueError, match="too late"):
+            sar.extend(session, ticket, "complex", "agent@x.org", today=date(2026, 10, 5))
+        with pytest.raises(ValueError, match="reason"):
+            sar.extend(session, ticket, "  ", "agent@x.org", today=date(2026, 9, 5))
+
+
+def test_ledger_is_append_only_and_latest_choice_wins(database_url: str) -> None:
+    with db.session_scope(database_url) as session:
+        entries = ledger.record_marketing_opt_out(
+            session, subject_key="k1", org="barnet-homes", channels=["sms", "email"], source="chat"
+        )
+        assert [e.channel for e in entries] == ["email", "sms"]
+        assert ledger.is_marketing_opted_out(session, "k1", "barnet-homes", "sms")
+        assert not ledger.is_marketing_opted_out(session, "k1", "barnet-homes", "post")
+        ledger.record(
+            session,
+            subject_key="k1",
+            org="barnet-homes",
+            purpose="marketing",
+            channel="sms",
+            decision="opt_in",
+            source="staff",
+        )
+        assert not ledger.is_marketing_opted_out(session, "k1", "barnet-homes", "sms")
+        assert len(ledger.history(session, "k1")) == 3
+    with pytest.raises(PermissionError), db.session_scope(database_url) as session:
+        entry = session.scalars(select(ConsentEvent)).first()
+        entry.decision = "tampered"
+        session.flush()
+    with pytest.raises(PermissionError), db.session_scope(database_url) as session:
+        session.delete(session.scalars(select(ConsentEvent)).first())
+        session.flush()
+    with db.session_scope(database_url) as session:
+        assert session.scalar(select(func.count(ConsentEvent.id))) == 3
+
+
+def test_all_channels_expand() -> None:
+    assert ledger.expand_channels("all") == ["email", "sms", "phone", "post"]
+    assert ledger.expand_channels(["post", "bogus"]) == ["post"]
+
+
+def test_staff_lockout_after_repeated_failures(database_url: str) -> None:
+    with db.session_scope(database_url) as session:
+        staff.add_or_update(session, "Agent@Example.org", "a long enough password", "agent")
+        with pytest.raises(ValueError):
+            staff.add_or_update(session, "b@example.org", "short", "agent")
+    for _ in range(staff.MAX_FAILED_LOGINS):
+        with db.session_scope(database_url) as session:
+            assert staff.authenticate(session, "agent@example.org", "wrong") is None
+    with db.session_scope(database_url) as session:
+        # Locked: even the right password is refused until the lock-out ends.
+        assert staff.authenticate(session, "agent@example.org", "a long enough password") is None
+        user = staff.find(session, "agent@example.org")
+        user.locked_until = utcnow() - timedelta(seconds=1)
+    with db.session_scope(database_url) as session:
+        assert staff.authenticate(session, "agent@example.org", "a long enough password")
+
+
+def test_api_tokens_are_stored_hashed(database_url: str) -> None:
+    with db.session_scope(database_url) as session:
+        staff.add_or_update(session, "a@example.org", "a long enough password", "admin")
+        token = staff.issue_token(session, "a@example.org")
+        assert staff.find(session, "a@example.org").api_token_hash != token
+        assert staff.user_for_token(session, token).email == "a@example.org"
+        assert staff.user_for_token(session, token + "x") is None
+
+
+def test_sms_conversation_per_phone_keeps_no_raw_key(database_url: str) -> None:
+    with db.session_scope(database_url) as session:
+        first = conversations.get_or_create_sms(session, "07700 900123", "barnet-homes", "s")
+        again = conversations.get_or_create_sms(session, "+447700900123", "barnet-homes", "s")
+        assert first.id == again.id
+        assert "900123" not in first.sender_key and "900123" not in first.id
+        assert first.sender_key == subject_key("+447700900123", "s")
+
+
+def test_inbound_messages_are_deduplicated_by_external_id(database_url: str) -> None:
+    with db.session_scope(database_url) as session:
+        conversation = conversations.create(session, "barnet-homes", "sms")
+        assert conversations.record_inbound(session, conversation, "hi", external_id="SM1")
+        assert conversations.record_inbound(session, conversation, "hi", external_id="SM1") is None
+        assert len(conversations.unprocessed_inbound(session)) == 1
+
+
+def test_handoff_gives_the_conversation_to_staff_and_back(database_url: str) -> None:
+    with db.session_scope(database_url) as session:
+        conversation = conversations.create(session, "barnet-homes", "web")
+        ticket = handoff.open_handoff(
+            session,
+            conversation_id=conversation.id,
+            org="barnet-homes",
+            reason="asked for a person",
+        )
+        again = handoff.open_handoff(
+            session, conversation_id=conversation.id, org="barnet-homes", reason="again"
+        )
+        assert again.id == ticket.id  # one open handoff per conversation
+        assert handoff.is_with_staff(session, conversation.id)
+        handoff.hand_back(session, ticket, "agent@x.org", "answered")
+        assert conversation.state == ConversationState.BOT
+        assert ticket.status == TicketStatus.RESOLVED
+
+
+def test_sms_stop_flags_the_residents_tickets(database_url: str) -> None:
+    with db.session_scope(database_url) as session:
+        ticket = _sar(session)
+        assert tickets.flag_sms_unreachable(session, ticket.conversation_id, True) == 1
+        assert ticket.sms_unreachable
+
+
+def test_retention_purges_idle_conversations_without_open_tickets(database_url: str) -> None:
+    old = utcnow() - timedelta(days=120)
+    with db.session_scope(database_url) as session:
+        idle = conversations.create(session, "barnet-homes", "web")
+        conversations.record_inbound(session, idle, "old chat")
+        idle.last_activity_at = old
+        kept = _sar(session)
+        session.get(Conversation, kept.conversation_id).last_activity_at = old
+        result = retention.purge_expired(session, retention_days=90)
+        assert result["conversations_deleted"] == 1
+    with db.session_scope(database_url) as session:
+        assert session.get(Conversation, idle.id) is None
+        assert session.scalar(select(func.count(Message.id))) == 0
+        assert session.get(Conversation, kept.conversation_id) is not None
+
+
+def test_phone_helpers() -> None:
+    assert normalise_phone("07700 900123") == "+447700900123"
+    assert normalise_phone("0044 7700 900123") == "+447700900123"
+    assert mask_phone("07700900123") == "+44*******123"
