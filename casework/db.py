@@ -27,8 +27,17 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _with_driver(url: str) -> str:
+    """One DATABASE_URL serves both stores: Rasa's SQLAlchemy 1.4 reads `postgresql://` as
+    psycopg2, SQLAlchemy 2.1 as psycopg 3; psycopg2 is what both environments install."""
+    if url.startswith(("postgresql://", "postgres://")):
+        return "postgresql+psycopg2://" + url.split("://", 1)[1]
+    return url
+
+
 @cache
 def get_engine(url: str) -> Engine:
+    url = _with_driver(url)
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
@@ -69,7 +78,7 @@ def alembic_config(url: str) -> Any:
 
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
-    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    config.set_main_option("sqlalchemy.url", _with_driver(url).replace("%", "%%"))
     return config
 
 
