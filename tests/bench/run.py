@@ -1,0 +1,84 @@
+"""`make bench`: quality, latency and memory of the whole product, in one report.
+
+Writes <out>/report.json and <out>/report.md. Speed targets live here, not in tests.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from privacybot.runner import free_port, make_stack
+from tests.conftest import BUILD_DATA_DIR
+
+
+def _start_stack(tmp: Path):  # noqa: ANN202 - a privacybot.runner.Stack
+    (tmp / "index").symlink_to(BUILD_DATA_DIR / "index", target_is_directory=True)
+    web_port = free_port()
+    stack = make_stack(
+        {
+            "DATA_DIR": str(tmp),
+            "DATABASE_URL": f"sqlite:///{tmp / 'casework.db'}",
+            "WEB_PORT": str(web_port),
+            "RASA_PORT": str(free_port()),
+            "ACTIONS_PORT": str(free_port()),
+            "PUBLIC_BASE_URL": f"http://127.0.0.1:{web_port}",
+        }
+    )
+    stack.start(log_dir=tmp / "logs")
+    stack.wait_ready()
+    return stack
+
+
+def _markdown(report: dict[str, Any]) -> str:
+    lines = [
+        "# privacybot benchmark report",
+        "",
+        f"Machine: {report['machine']}. Run at {report['started']}.",
+        "",
+    ]
+    for section, figures in report["sections"].items():
+        lines += [f"## {section}", "", "```json", json.dumps(figures, indent=2), "```", ""]
+    return "\n".join(lines)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--out", default=str(BUILD_DATA_DIR / "bench"))
+    parser.add_argument("--skip-stack", action="store_true", help="knowledge index only")
+    args = parser.parse_args()
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    report: dict[str, Any] = {
+        "machine": f"{platform.machine()}, {platform.python_version()}",
+        "started": time.strftime("%Y-%m-%d %H:%M:%S"),
+        "sections": {},
+    }
+    from tests.bench.knowledge_bench import run_knowledge_bench
+
+    report["sections"]["Knowledge index"] = run_knowledge_bench()
+    if not args.skip_stack:
+        from tests.bench.dialogue_bench import run_dialogue_bench
+        from tests.bench.web_bench import run_web_bench
+
+        with tempfile.TemporaryDirectory() as tmp:
+            stack = _start_stack(Path(tmp))
+            try:
+                report["sections"]["Dialogue (Rasa + actions)"] = run_dialogue_bench(stack)
+                report["sections"]["Web and SMS endpoints"] = run_web_bench(stack)
+            finally:
+                stack.stop()
+    (out / "report.json").write_text(json.dumps(report, indent=2))
+    (out / "report.md").write_text(_markdown(report))
+    print(_markdown(report))
+    print(f"written to {out / 'report.md'}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
