@@ -10,7 +10,7 @@ PY311 ?= $(shell command -v python3.11 || echo $(PYENV_ROOT)/versions/3.11.7/bin
 PY310 ?= $(PYENV_ROOT)/versions/3.10.13/bin/python
 VENV := .venv
 RVENV := .venv-rasa
-DATA_DIR ?= var
+DATA_DIR ?= $(CURDIR)/var
 export DATA_DIR
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
@@ -23,7 +23,7 @@ RASA_STAMP := $(RVENV)/.installed-$(call hash,requirements/rasa.lock)
 BOT_FILES := config.yml $(shell find bot -name '*.yml' -not -path 'bot/tests/*' 2>/dev/null | sort)
 MODEL_STAMP := models/.trained-$(call hash,$(BOT_FILES))
 
-.PHONY: help setup venv venv-rasa index model browser run test test-fast lint format bench lock clean
+.PHONY: help setup venv venv-rasa index model browser run test test-bot lint format bench lock clean
 
 help:
 	@echo "make run    set up whatever is missing, then start rasa, actions and web"
@@ -61,9 +61,14 @@ $(MODEL_STAMP): $(RASA_STAMP) $(BOT_FILES)
 	cd bot && ../$(RVENV)/bin/rasa train --config ../config.yml --domain domain.yml --data data --out ../models --fixed-model-name privacybot --num-threads 2
 	@rm -f models/.trained-*; touch $@
 
-# Debian's Chromium for the browser tests (Playwright drives it; it never downloads one).
-browser:
-	@command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
+# Debian's Chromium for the browser tests (Playwright drives it; it never downloads one),
+# and axe-core from the npm registry for the accessibility check.
+AXE_STAMP := tests/browser/node_modules/.installed-$(call hash,tests/browser/package-lock.json)
+browser: $(AXE_STAMP)
+	@command -v chromium >/dev/null || (echo "==> Installing Debian chromium" && apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
+$(AXE_STAMP): tests/browser/package-lock.json
+	npm ci --prefix tests/browser --no-audit --no-fund
+	@rm -f tests/browser/node_modules/.installed-*; touch $@
 
 run: setup
 	$(VENV)/bin/privacybot run
@@ -76,9 +81,13 @@ format: venv
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
-test: setup browser lint
-	cd bot && ../$(RVENV)/bin/rasa data validate --config ../config.yml --domain domain.yml --data data --fail-on-warnings
+test: setup browser lint test-bot
 	$(VENV)/bin/python -m pytest
+
+# Rasa's own checks: training data consistency, then every test story must be predicted exactly.
+test-bot: model
+	cd bot && ../$(RVENV)/bin/rasa data validate --config ../config.yml --domain domain.yml --data data --fail-on-warnings
+	cd bot && ../$(RVENV)/bin/rasa test core --model ../models/privacybot.tar.gz --stories tests --fail-on-prediction-errors --out $(DATA_DIR)/rasa-test-results
 
 bench: setup
 	$(VENV)/bin/python -m tests.bench.run --out $(DATA_DIR)/bench
