@@ -97,4 +97,4 @@ lock: venv venv-rasa
 	$(RVENV)/bin/pip freeze > requirements/rasa.lock
 
 clean:
-	rm -rf $(VENV) $(RVENV) models $(DATA_DIR)
+	rm -rf $(VENV) $(RVENV) models var
