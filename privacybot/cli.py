@@ -72,8 +72,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from privacybot.settings import ConfigError
+
     args = build_parser().parse_args(argv)
-    return int(args.func(args) or 0)
+    try:
+        return int(args.func(args) or 0)
+    except ConfigError as error:
+        print(f"privacybot: {error}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

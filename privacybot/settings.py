@@ -49,6 +49,10 @@ def _dev_secret(data_dir: Path, name: str) -> str:
     return values[name]
 
 
+class ConfigError(RuntimeError):
+    """A setting is missing or wrong; the message says which."""
+
+
 @dataclass(frozen=True)
 class Settings:
     data_dir: Path
@@ -85,7 +89,7 @@ def load_settings() -> Settings:
         if value:
             return value
         if production:
-            raise RuntimeError(f"{name} must be set in production mode")
+            raise ConfigError(f"{name} must be set in production mode")
         return _dev_secret(data_dir, name)
 
     web_port = int(env.get("WEB_PORT", "8000"))
