@@ -23,7 +23,7 @@ RASA_STAMP := $(RVENV)/.installed-$(call hash,requirements/rasa.lock)
 BOT_FILES := config.yml $(shell find bot -name '*.yml' -not -path 'bot/tests/*' 2>/dev/null | sort)
 MODEL_STAMP := models/.trained-$(call hash,$(BOT_FILES))
 
-.PHONY: help setup venv venv-rasa index model browser run test test-bot lint format bench lock clean
+.PHONY: help setup venv venv-rasa index model system-deps run test test-bot lint format bench lock clean
 
 help:
 	@echo "make run    set up whatever is missing, then start rasa, actions and web"
@@ -61,11 +61,12 @@ $(MODEL_STAMP): $(RASA_STAMP) $(BOT_FILES)
 	cd bot && ../$(RVENV)/bin/rasa train --config ../config.yml --domain domain.yml --data data --out ../models --fixed-model-name privacybot --num-threads 2
 	@rm -f models/.trained-*; touch $@
 
-# Debian's Chromium for the browser tests (Playwright drives it; it never downloads one),
-# and axe-core from the npm registry for the accessibility check.
+# What the tests need from outside Python: Debian's Chromium (Playwright drives it; it
+# never downloads a browser), redis-server for the scale-out test, and axe-core from
+# the npm registry for the accessibility check.
 AXE_STAMP := tests/browser/node_modules/.installed-$(call hash,tests/browser/package-lock.json)
-browser: $(AXE_STAMP)
-	@command -v chromium >/dev/null || (echo "==> Installing Debian chromium" && apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
+system-deps: $(AXE_STAMP)
+	@command -v chromium >/dev/null && command -v redis-server >/dev/null || (echo "==> Installing Debian chromium and redis-server" && apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium redis-server >/dev/null)
 $(AXE_STAMP): tests/browser/package-lock.json
 	npm ci --prefix tests/browser --no-audit --no-fund
 	@rm -f tests/browser/node_modules/.installed-*; touch $@
@@ -81,7 +82,7 @@ format: venv
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
-test: setup browser lint test-bot
+test: setup system-deps lint test-bot
 	$(VENV)/bin/python -m pytest
 
 # Rasa's own checks: training data consistency, then every test story must be predicted exactly.

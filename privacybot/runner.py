@@ -32,11 +32,13 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def tracker_settings(database_url: str, data_dir: Path) -> tuple[str, str]:
+def tracker_settings(database_url: str, data_dir: Path, tracker_url: str | None) -> tuple[str, str]:
     """Rasa's tracker store sits beside casework: a SQLite file of its own by default
-    (two writers on one SQLite file would contend), the same PostgreSQL server otherwise."""
-    if database_url.startswith("postgresql"):
-        return "postgresql", os.environ.get("TRACKER_URL", database_url)
+    (two writers on one SQLite file would contend), PostgreSQL when casework uses it."""
+    if tracker_url:
+        return tracker_url.split(":", 1)[0].split("+", 1)[0], tracker_url
+    if database_url.startswith("postgres"):
+        return "postgresql", database_url
     return "sqlite", f"sqlite:///{data_dir / 'rasa-tracker.db'}"
 
 
@@ -92,6 +94,12 @@ class Stack:
             _spawn(process, log_dir)
         return self
 
+    def add(self, process: Process, log_dir: Path | None = None) -> Process:
+        """Start one more process (e.g. a second Rasa); it is stopped with the stack."""
+        _spawn(process, log_dir)
+        self.processes.append(process)
+        return process
+
     def wait_ready(self, timeout: float = 240.0) -> None:
         deadline = time.monotonic() + timeout
         for process in self.processes:
@@ -134,7 +142,10 @@ def make_stack(overrides: Mapping[str, str] | None = None) -> Stack:
     finally:
         os.environ.clear()
         os.environ.update(saved)
-    dialect, tracker_url = tracker_settings(settings.database_url, settings.data_dir)
+    explicit_tracker = (overrides or {}).get("TRACKER_URL") or os.environ.get("TRACKER_URL")
+    dialect, tracker_url = tracker_settings(
+        settings.database_url, settings.data_dir, explicit_tracker
+    )
     env = {
         **os.environ,
         **(overrides or {}),
@@ -161,30 +172,40 @@ def make_stack(overrides: Mapping[str, str] | None = None) -> Stack:
     return Stack(settings=settings, env=env)
 
 
-def build_processes(stack: Stack, web_workers: int = 1) -> list[Process]:
-    s = stack.settings
-    rasa = Process(
-        "rasa",
+def rasa_process(stack: Stack, port: int) -> Process:
+    """A Rasa server; the scale-out test starts a second one on another port."""
+    token = stack.settings.rasa_token
+    endpoints = "endpoints.scale-out.yml" if stack.env.get("REDIS_HOST") else "endpoints.yml"
+    process = Process(
+        f"rasa-{port}" if port != stack.settings.rasa_port else "rasa",
         [
             str(RASA_BIN),
             "run",
             "--enable-api",
             "--auth-token",
-            s.rasa_token,
+            token,
             "-i",
             "127.0.0.1",
             "-p",
-            str(s.rasa_port),
+            str(port),
             "--model",
             str(MODEL_PATH),
             "--endpoints",
-            "endpoints.yml",
+            endpoints,
             "--credentials",
             "credentials.yml",
         ],
-        f"{stack.rasa_url}/status?token={s.rasa_token}",
+        f"http://127.0.0.1:{port}/status?token={token}",
         cwd=BOT_DIR,
+        env=dict(stack.env),
     )
+    # The rasa env runs Python 3.10: it must not see the 3.11 env's packages.
+    process.env.pop("PYTHONPATH", None)
+    return process
+
+
+def build_processes(stack: Stack, web_workers: int = 1) -> list[Process]:
+    s = stack.settings
     actions = Process(
         "actions",
         [
@@ -197,6 +218,7 @@ def build_processes(stack: Stack, web_workers: int = 1) -> list[Process]:
             str(s.actions_port),
         ],
         f"{stack.actions_url}/health",
+        env=dict(stack.env),
     )
     web = Process(
         "web",
@@ -215,12 +237,9 @@ def build_processes(stack: Stack, web_workers: int = 1) -> list[Process]:
             "webhook:create_app()",
         ],
         f"{stack.web_url}/",
+        env=dict(stack.env),
     )
-    for process in (rasa, actions, web):
-        process.env = dict(stack.env)
-    # The rasa env runs Python 3.10: it must not see the 3.11 env's packages.
-    rasa.env.pop("PYTHONPATH", None)
-    return [actions, rasa, web]
+    return [actions, rasa_process(stack, s.rasa_port), web]
 
 
 def _spawn(process: Process, log_dir: Path | None) -> None:
@@ -243,7 +262,7 @@ def _healthy(process: Process) -> bool:
         response = requests.get(process.health_url, timeout=2)
     except requests.RequestException:
         return False
-    if process.name == "rasa":  # /status answers before the model is loaded
+    if process.name.startswith("rasa"):  # /status answers before the model is loaded
         return response.ok and bool(response.json().get("model_id"))
     return response.status_code < 500
 
