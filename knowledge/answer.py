@@ -1,0 +1,238 @@
+"""Answer a resident's question from the notice index, or abstain.
+
+Public API (the action server imports it):
+    answerer = get_answerer(org="barnet-homes", index_dir=None)
+    result = answerer.ask(question, notice=None)
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import unicodedata
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from knowledge.lexical import STOPWORDS, tokens
+
+MAX_ANSWER_CHARS = 480
+MAX_QUESTION_CHARS = 1000
+MIN_PASSAGES = 3
+# Abstention thresholds, calibrated on the project's own examples (see docs in evaluate.py):
+SCOPE_MIN = 0.5  # scope classifier probability
+DENSE_MIN = 0.30  # best passage cosine, unless a FAQ phrasing matches well
+FAQ_STRONG = 0.72  # a FAQ phrasing this close is enough evidence on its own
+FALLBACK_QUERY = "how to contact us about your personal information and privacy"
+
+REASONS = {
+    "empty": "The message is empty.",
+    "too_long": "The message is too long to answer; please ask one short question.",
+    "unreadable": "The message contains unreadable characters.",
+    "no_words": "The message has no words to answer.",
+    "not_english": "I can only answer questions written in English.",
+    "out_of_scope": "This is not a question the privacy notices answer.",
+    "low_confidence": "The privacy notices do not clearly answer this.",
+    "unknown_notice": "There is no notice with that id here.",
+}
+
+
+def check_input(question: object) -> str | None:
+    """A reason key when the text cannot be answered at all, else None."""
+    if not isinstance(question, str):
+        return "unreadable"
+    text = question.strip()
+    if not text:
+        return "empty"
+    if len(text) > MAX_QUESTION_CHARS:
+        return "too_long"
+    controls = sum(
+        1
+        for ch in text
+        if unicodedata.category(ch) in ("Cc", "Cs", "Co", "Cn") and ch not in "\t\n"
+    )
+    if controls or "\ufffd" in text:
+        return "unreadable"
+    letters = [ch for ch in text if ch.isalpha()]
+    if not letters:
+        return "no_words"
+    latin = sum(1 for ch in letters if ch.isascii())
+    if latin / len(letters) < 0.8:
+        return "not_english"
+    words = re.findall(r"[a-z']+", text.lower())
+    if len(words) >= 3:
+        english = sum(1 for w in words if w in STOPWORDS or w in _ENGLISH_HINTS)
+        if english == 0:
+            return "not_english"
+    return None
+
+
+_ENGLISH_HINTS = frozenset(
+    """data info information details privacy cookie cookies consent share delete erase copy get
+    see know want need tell stop keep send use used file files records record personal policy
+    wat wot wud cud plz pls u ur r y""".split()
+)
+
+
+def _passage_out(p: dict, score: float) -> dict:
+    return {
+        "text": p["text"],
+        "notice": p["notice"],
+        "organisation": p["organisation"],
+        "notice_title": p["notice_title"],
+        "section": p["section"],
+        "score": round(float(score), 4),
+    }
+
+
+class Answerer:
+    def __init__(self, org: str | None, index_dir: Path | str | None = None) -> None:
+        from knowledge.index import build_org_index, load_index, org_index_current, org_index_dir
+        from knowledge.retrieve import Retriever
+
+        self.org = org
+        if index_dir is None:
+            if org is None:
+                raise ValueError("need an org or an index directory")
+            if not org_index_current(org):  # first run / notices changed: (re)build
+                build_org_index(org, progress=False)
+            index_dir = org_index_dir(org)
+        self.bundle = load_index(index_dir)
+        self.retriever = Retriever(self.bundle)
+        self.notice_ids = frozenset(p["notice"] for p in self.bundle.passages)
+        self._lock = threading.Lock()
+
+    def ask(self, question: str, notice: str | None = None) -> dict:
+        """Answer one question: a dict with answered/answer/reason/citation/passages."""
+        return self.ask_batch([question], notice=notice)[0]
+
+    def ask_batch(self, questions: list[str], notice: str | None = None) -> list[dict]:
+        """Answer several questions with one embedding call (CLI --jsonl, evaluation)."""
+        from knowledge.embed import encode
+
+        checks = [check_input(q) for q in questions]
+        texts = [
+            " ".join(q.split()) if bad is None else FALLBACK_QUERY
+            for q, bad in zip(questions, checks, strict=True)
+        ]
+        vecs = encode(texts, batch_size=64)
+        return [
+            self._ask(q, text, bad, vec, notice)
+            for q, text, bad, vec in zip(questions, texts, checks, vecs, strict=True)
+        ]
+
+    def _ask(self, question: object, text: str, bad: str | None, qvec, notice) -> dict:
+        raw = question if isinstance(question, str) else ""
+        if notice is not None and notice not in self.notice_ids:
+            bad = bad or "unknown_notice"
+            notice = None
+        ranked = self.retriever.rank(text, qvec, notice=notice)
+        rows = list(ranked.rows[:5])
+        scores = list(ranked.fused[:5])
+        if len(rows) < MIN_PASSAGES:  # a small notice: pad from the whole index, ranked
+            pad = self.retriever.rank(text, qvec)
+            for r, s in zip(pad.rows, pad.fused, strict=False):
+                if len(rows) >= MIN_PASSAGES:
+                    break
+                if r not in rows:
+                    rows.append(r)
+                    scores.append(s)
+        passages = [
+            _passage_out(self.bundle.passages[r], s) for r, s in zip(rows, scores, strict=True)
+        ]
+        result = {
+            "question": raw,
+            "org": self.org,
+            "answered": False,
+            "answer": "",
+            "reason": None,
+            "citation": None,
+            "passages": passages,
+        }
+        if bad is not None:
+            result["reason"] = REASONS[bad]
+            result["reason_code"] = bad
+            return result
+        verdict = self._decide(text, qvec, ranked)
+        result["confidence"] = verdict["confidence"]
+        if verdict["reason"]:
+            result["reason"] = REASONS[verdict["reason"]]
+            result["reason_code"] = verdict["reason"]
+            return result
+        top = self.bundle.passages[int(rows[0])]
+        result["answered"] = True
+        result["answer"] = self._extract(text, qvec, int(rows[0]))
+        result["citation"] = {
+            "notice": top["notice"],
+            "notice_title": top["notice_title"],
+            "section": top["section"],
+            "organisation": top["organisation"],
+        }
+        return result
+
+    def _decide(self, text: str, qvec: np.ndarray, ranked) -> dict:
+        from knowledge.scope import scope_probability
+
+        p_scope = scope_probability(self.bundle.scope_w, self.bundle.scope_b, qvec, text)
+        top_dense = float(ranked.dense[ranked.rows[0]])
+        faq = ranked.faq_best
+        confidence = round(0.5 * p_scope + 0.5 * max(top_dense, faq), 4)
+        if p_scope < SCOPE_MIN and faq < FAQ_STRONG + 0.08:
+            return {"reason": "out_of_scope", "confidence": confidence}
+        if top_dense < DENSE_MIN and faq < FAQ_STRONG:
+            return {"reason": "low_confidence", "confidence": confidence}
+        return {"reason": None, "confidence": confidence}
+
+    def _extract(self, text: str, qvec: np.ndarray, row: int) -> str:
+        """The most relevant sentence(s) of the passage, <= MAX_ANSWER_CHARS."""
+        b = self.bundle
+        idx = np.flatnonzero(b.sent_passage == row)
+        passage = b.passages[row]["text"]
+        if idx.size == 0:
+            return _clip(passage)
+        q_toks = set(tokens(text))
+        scores = b.sent_emb[idx] @ qvec
+        overlap = np.array(
+            [len(q_toks & set(tokens(b.sent_text[i]))) / (len(q_toks) or 1) for i in idx]
+        )
+        scores = scores + 0.25 * overlap
+        best = int(np.argmax(scores))
+        chosen = [best]
+        # Context: a list item needs its lead-in; a short sentence reads better with the next.
+        lead = passage.split("\n", 1)[0] if "\n- " in passage else ""
+        sents = [b.sent_text[i] for i in idx]
+        answer = sents[best]
+        if lead and lead != answer and lead in sents:
+            answer = f"{lead} {answer}" if len(lead) + len(answer) < MAX_ANSWER_CHARS else answer
+        else:
+            for j in (best + 1, best - 1):
+                if 0 <= j < len(sents) and len(answer) < 160:
+                    extra = sents[j]
+                    if len(answer) + len(extra) + 1 <= MAX_ANSWER_CHARS:
+                        answer = f"{answer} {extra}" if j > best else f"{extra} {answer}"
+                        chosen.append(j)
+        return _clip(answer)
+
+
+def _clip(text: str) -> str:
+    text = " ".join(text.split())
+    if len(text) <= MAX_ANSWER_CHARS:
+        return text
+    cut = text[: MAX_ANSWER_CHARS - 1]
+    cut = cut[: cut.rfind(" ")] if " " in cut else cut
+    return cut.rstrip(",;:") + "…"
+
+
+_cache_lock = threading.Lock()
+
+
+@lru_cache(maxsize=16)
+def _cached(org: str | None, index_dir: str | None) -> Answerer:
+    return Answerer(org, index_dir)
+
+
+def get_answerer(org: str | None = "barnet-homes", index_dir: Path | str | None = None) -> Answerer:
+    """One Answerer per (org, index_dir) per process; the model is loaded once."""
+    with _cache_lock:
+        return _cached(org, str(index_dir) if index_dir is not None else None)

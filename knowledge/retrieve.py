@@ -1,0 +1,109 @@
+"""Hybrid retrieval: dense cosine + BM25 + section-title match + curated FAQ, fused.
+
+Fusion is a weighted sum of comparable scores (cosines stay cosines; BM25 is divided by
+its best score for the query so it lies in [0, 1]). A passage from a secondary notice
+(e.g. the council's, for a Barnet Homes resident) pays a small prior penalty: the
+landlord's own notice wins ties, but a clearly better council passage still ranks first.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from knowledge.index import IndexBundle, passage_embedding_text
+from knowledge.lexical import BM25
+
+WEIGHTS = {
+    "dense": 1.0,
+    "bm25": 0.15,
+    "section": 0.12,
+    "faq": 1.6,
+    "faq_floor": 0.55,  # FAQ similarity below this adds nothing
+    "faq_margin": 0.08,  # only entries this close to the best FAQ match count
+    "secondary": 0.2,
+    "alias": 0.05,  # the question names the notice's organisation ("council")
+}
+
+
+@dataclass
+class Ranked:
+    rows: np.ndarray  # passage rows, best first
+    fused: np.ndarray  # fused score per row (same order)
+    dense: np.ndarray  # full dense score vector (by passage row)
+    bm25: np.ndarray  # full normalised bm25 vector
+    faq_best: float  # best FAQ phrasing similarity among allowed notices
+    faq_row: int  # passage row the best FAQ entry points at (-1 if none)
+
+
+class Retriever:
+    def __init__(self, bundle: IndexBundle, weights: dict | None = None) -> None:
+        self.b = bundle
+        self.w = {**WEIGHTS, **(weights or {})}
+        ps = bundle.passages
+        self.bm25 = BM25([passage_embedding_text(p) for p in ps])
+        self.tier = np.array([p.get("tier", 0) for p in ps], dtype=np.float32)
+        self.notice = np.array([p["notice"] for p in ps])
+        # FAQ entry -> passages it points at (a whole section, or the passages that contain
+        # the entry's `contains` text).
+        n = len(ps)
+        self.faq_map = np.zeros((len(bundle.faq), n), dtype=np.float32)
+        for k, entry in enumerate(bundle.faq):
+            want = str(entry.get("contains", "")).lower()
+            for i, p in enumerate(ps):
+                if p["notice"] != entry["notice"]:
+                    continue
+                if entry.get("section") and p["section"] != entry["section"]:
+                    continue
+                if want and want not in p["text"].lower():
+                    continue
+                self.faq_map[k, i] = 1.0
+        self.faq_notice = np.array([e["notice"] for e in bundle.faq])
+        notices = bundle.manifest.get("notices", {})
+        self.aliases = [
+            (re.compile(r"\b(" + "|".join(map(re.escape, meta["aliases"])) + r")\b"), nid)
+            for nid, meta in notices.items()
+            if meta.get("aliases")
+        ]
+
+    def rank(self, query: str, qvec: np.ndarray, notice: str | None = None) -> Ranked:
+        w = self.w
+        dense = self.b.emb @ qvec
+        bm = self.bm25.scores(query)
+        top = float(bm.max()) if bm.size else 0.0
+        bm_n = bm / top if top > 0 else bm
+        section = self.b.section_emb @ qvec
+        fused = w["dense"] * dense + w["bm25"] * bm_n + w["section"] * section
+        tier = self.tier
+        low = query.lower()
+        for pattern, nid in self.aliases:
+            if pattern.search(low):  # named organisation: no secondary penalty, small bonus
+                named = self.notice == nid
+                tier = np.where(named, 0.0, tier)
+                fused = fused + w["alias"] * named
+        fused = fused - w["secondary"] * tier
+        faq_best, faq_row = 0.0, -1
+        if len(self.b.faq):
+            phr = self.b.faq_emb @ qvec
+            entry = np.full(len(self.b.faq), -1.0, dtype=np.float32)
+            np.maximum.at(entry, self.b.faq_entry, phr)
+            if notice is not None:
+                entry = np.where(self.faq_notice == notice, entry, -1.0)
+            near = entry >= entry.max() - w["faq_margin"]
+            boost = np.clip(entry - w["faq_floor"], 0.0, None) * near
+            if boost.any():
+                per_passage = (self.faq_map * boost[:, None]).max(axis=0)
+                fused = fused + w["faq"] * per_passage
+            k = int(entry.argmax())
+            faq_best = float(entry[k])
+            rows_k = np.flatnonzero(self.faq_map[k])
+            if rows_k.size:
+                faq_row = int(rows_k[np.argmax(dense[rows_k])])
+        if notice is not None:
+            fused = np.where(self.notice == notice, fused, -np.inf)
+        order = np.argsort(-fused, kind="stable")
+        if notice is not None:
+            order = order[np.isfinite(fused[order])]
+        return Ranked(order, fused[order], dense, bm_n, faq_best, faq_row)
