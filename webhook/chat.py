@@ -1,0 +1,149 @@
+"""Web chat: the JSON API the widget speaks (DESIGN.md contract) and the demo page."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from flask import Blueprint, abort, jsonify, render_template, request
+
+from casework import conversations, retention
+from casework.models import Conversation, ConversationState, Message
+from webhook import frontdoor
+from webhook.rasa_client import RasaUnavailable
+from webhook.security import error_response
+from webhook.state import state
+
+bp = Blueprint("chat", __name__)
+api_bp = Blueprint("chat_api", __name__, url_prefix="/api/chat")
+
+MAX_TEXT = 1000  # characters; a resident's message, not a document
+_ID = re.compile(r"^[0-9a-f]{32}$")
+
+
+def message_to_dict(message: Message) -> dict[str, Any]:
+    return {
+        "id": message.id,
+        "author": message.author,
+        "direction": message.direction,
+        "text": message.text,
+        "buttons": message.buttons or [],
+        "at": message.created_at.isoformat(timespec="seconds") + "Z",
+    }
+
+
+def _live_conversation(session: Any, conversation_id: str) -> Conversation:
+    if not _ID.match(conversation_id):
+        abort(404)
+    conversation = conversations.get(session, conversation_id)
+    if conversation is None or conversation.channel != "web":
+        abort(404)
+    if conversation.state == ConversationState.ENDED:
+        abort(404)
+    return conversation
+
+
+@bp.get("/")
+def demo_page() -> str:
+    """A page of the landlord's website with the widget embedded by one script tag."""
+    return render_template("demo.html", org=state().org)
+
+
+@api_bp.get("/config")
+def widget_config() -> Any:
+    st = state()
+    return jsonify(
+        {
+            "org": st.org.name,
+            "contact_team": st.org.contact_team,
+            "contact_line": st.org.contact_line(),
+            "retention_days": st.settings.transcript_retention_days,
+            "poll_ms": 1500,
+            "max_length": MAX_TEXT,
+        }
+    )
+
+
+@api_bp.post("")
+def post_message() -> Any:
+    if not request.is_json:
+        return error_response(415)
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        return error_response(400, "Please send a JSON object with your message.")
+    text, conversation_id = data.get("text"), data.get("conversation_id")
+    if not isinstance(text, str) or not text.strip():
+        return error_response(400, "Please type a message before sending.")
+    if len(text) > MAX_TEXT:
+        return error_response(400, f"Please keep messages under {MAX_TEXT} characters.")
+    if conversation_id is not None and not isinstance(conversation_id, str):
+        return error_response(400, "That conversation id is not valid.")
+    text = text.strip()
+    st = state()
+    with st.db() as session:
+        if conversation_id:
+            conversation = _live_conversation(session, conversation_id)
+        else:
+            conversation = conversations.create(session, st.org.id, "web")
+        inbound = conversations.record_inbound(session, conversation, text)
+        assert inbound is not None
+        conversation_id, inbound_id = conversation.id, inbound.id
+    try:
+        outcome = frontdoor.process(st, inbound_id)
+    except RasaUnavailable:
+        # Stored, not answered: the retry loop answers it and the widget's polling shows it.
+        return jsonify(
+            {
+                "error": "The assistant is not available right now. Your message is saved "
+                "and we will answer here as soon as we can.",
+                "status": 503,
+                "conversation_id": conversation_id,
+                "message_id": inbound_id,
+            }
+        ), 503
+    replies = [message_to_dict(m) for m in outcome.replies]
+    return jsonify(
+        {
+            "conversation_id": conversation_id,
+            "message_id": inbound_id,
+            "messages": replies,
+            "with_staff": outcome.with_staff,
+            "cursor": max([inbound_id, *(m["id"] for m in replies)]),
+        }
+    )
+
+
+@api_bp.get("/<conversation_id>/messages")
+def get_messages(conversation_id: str) -> Any:
+    after = request.args.get("after", "0")
+    if not after.isdigit():
+        return error_response(400, "The cursor must be a message number.")
+    with state().db() as session:
+        conversation = _live_conversation(session, conversation_id)
+        messages = conversations.messages_after(session, conversation.id, int(after))
+        items = [message_to_dict(m) for m in messages]
+        with_staff = conversation.state == ConversationState.STAFF
+    cursor = items[-1]["id"] if items else int(after)
+    return jsonify(
+        {
+            "conversation_id": conversation_id,
+            "messages": items,
+            "cursor": cursor,
+            "with_staff": with_staff,
+        }
+    )
+
+
+@api_bp.delete("/<conversation_id>")
+@api_bp.post("/<conversation_id>/end")
+def end_conversation(conversation_id: str) -> Any:
+    """'End and delete this chat': the messages go; open requests keep their own copy."""
+    st = state()
+    with st.db() as session:
+        conversation = _live_conversation(session, conversation_id)
+        retention.delete_conversation(session, conversation)
+    try:  # the assistant forgets what it was collecting; best effort
+        st.rasa.restart(conversation_id)
+    except RasaUnavailable:
+        pass
+    return jsonify({"deleted": True, "conversation_id": conversation_id})

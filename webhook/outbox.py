@@ -1,0 +1,225 @@
+"""Outbound SMS: an outbox table drained by a sender thread, with retries.
+
+Without TWILIO_ACCOUNT_SID (the default) nothing leaves the machine: rows are marked
+"local" and the development phone page (/dev/phone) shows them. With it, the real
+`twilio` client sends them; TWILIO_API_BASE points that client at another host (the
+tests' local stand-in of Twilio's REST API).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from casework.db import session_scope
+from casework.models import OutboundMessage, utcnow
+from casework.pseudonym import mask_phone
+from privacybot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 5
+# Our own states; the rest are Twilio's (queued, sent, delivered, ...) or final local ones.
+PENDING = "pending"  # waiting in the outbox for the sender thread
+CLAIMED = "claimed"  # a sender took it
+# Twilio error codes that retrying cannot fix (blocked by STOP, invalid or unreachable number).
+PERMANENT_ERRORS = {21211, 21408, 21610, 21612, 21614}
+# Delivery statuses in the order Twilio reports them; a late callback must not step back.
+STATUS_RANK = {
+    "queued": 0,
+    "sending": 1,
+    "accepted": 1,
+    "sent": 2,
+    "failed": 3,
+    "undelivered": 3,
+    "delivered": 4,
+    "read": 5,
+}
+FINAL = {"local", "delivered", "read", "failed", "undelivered", "blocked", "cancelled", "twiml"}
+
+
+def enqueue(
+    session: Session, *, conversation_id: str | None, to: str, body: str, blocked: bool = False
+) -> OutboundMessage:
+    """Queue an SMS. `blocked`: the resident texted STOP, so it is kept but never sent."""
+    row = OutboundMessage(
+        conversation_id=conversation_id,
+        channel="sms",
+        to=to,
+        body=body,
+        status="blocked" if blocked else PENDING,
+        last_error="recipient texted STOP" if blocked else None,
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def record_inline(session: Session, *, conversation_id: str, to: str, body: str) -> None:
+    """A reply given directly in the TwiML answer (keywords), kept for staff and the dev phone."""
+    session.add(
+        OutboundMessage(
+            conversation_id=conversation_id, channel="sms", to=to, body=body, status="twiml"
+        )
+    )
+
+
+def cancel_pending(session: Session, to: str) -> int:
+    """After STOP nothing more may be sent to the number."""
+    result = session.execute(
+        update(OutboundMessage)
+        .where(OutboundMessage.to == to, OutboundMessage.status == PENDING)
+        .values(status="cancelled", last_error="recipient texted STOP")
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def record_status(session: Session, sid: str, status: str, error_code: str | None) -> bool:
+    """Twilio's delivery callback. False for an unknown message sid."""
+    row = session.scalar(select(OutboundMessage).where(OutboundMessage.provider_id == sid))
+    if row is None:
+        return False
+    status = status.lower()
+    if STATUS_RANK.get(status, -1) >= STATUS_RANK.get(row.status, -1):
+        row.status = status
+    if error_code:
+        row.last_error = f"Twilio error {error_code}"
+    return True
+
+
+def for_address(session: Session, address: str, limit: int = 200) -> list[OutboundMessage]:
+    query = select(OutboundMessage).where(OutboundMessage.to == address)
+    return list(session.scalars(query.order_by(OutboundMessage.id).limit(limit)))
+
+
+def make_twilio_client(settings: Settings) -> Any:
+    from twilio.http.http_client import TwilioHttpClient
+    from twilio.rest import Client
+
+    client = Client(
+        settings.twilio_account_sid,
+        settings.twilio_auth_token,
+        http_client=TwilioHttpClient(timeout=10),
+    )
+    if settings.twilio_api_base:
+        # Domain.base_url is what every Api request is built from (twilio 9.x).
+        client.api.base_url = settings.twilio_api_base.rstrip("/")
+    return client
+
+
+class OutboxSender:
+    """Claims due rows (so several web workers never send one twice) and sends them."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.wake = threading.Event()
+        self._client: Any = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            self._client = make_twilio_client(self.settings)
+        return self._client
+
+    def start(self, stopping: threading.Event) -> None:
+        def loop() -> None:
+            while not stopping.is_set():
+                try:
+                    self.send_due()
+                except Exception:
+                    log.exception("outbox round failed")
+                self.wake.wait(1.0)
+                self.wake.clear()
+
+        self._thread = threading.Thread(target=loop, name="outbox", daemon=True)
+        self._thread.start()
+
+    def send_due(self, limit: int = 50) -> int:
+        """Send every due row once; returns how many were attempted."""
+        url = self.settings.database_url
+        with session_scope(url) as session:
+            due = session.scalars(
+                select(OutboundMessage.id)
+                .where(
+                    OutboundMessage.status == PENDING, OutboundMessage.next_attempt_at <= utcnow()
+                )
+                .order_by(OutboundMessage.id)
+                .limit(limit)
+            ).all()
+        attempted = 0
+        for row_id in due:
+            if self._claim(row_id):
+                attempted += 1
+                self._send(row_id)
+        return attempted
+
+    def _claim(self, row_id: int) -> bool:
+        with session_scope(self.settings.database_url) as session:
+            result = session.execute(
+                update(OutboundMessage)
+                .where(OutboundMessage.id == row_id, OutboundMessage.status == PENDING)
+                .values(status=CLAIMED, attempts=OutboundMessage.attempts + 1)
+            )
+            return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    def _send(self, row_id: int) -> None:
+        with session_scope(self.settings.database_url) as session:
+            row = session.get(OutboundMessage, row_id)
+            assert row is not None
+            to, body, attempts = row.to, row.body, row.attempts
+        if not self.settings.twilio_configured:
+            self._finish(row_id, status="local")
+            return
+        try:
+            message = self.client.messages.create(
+                to=to,
+                from_=self.settings.twilio_from_number,
+                body=body,
+                status_callback=f"{self.settings.public_base_url}/sms/status",
+            )
+        except Exception as error:  # TwilioRestException, network errors
+            code = getattr(error, "code", None)
+            permanent = code in PERMANENT_ERRORS or attempts >= MAX_ATTEMPTS
+            log.warning(
+                "SMS to %s failed (attempt %d, code %s)%s",
+                mask_phone(to),
+                attempts,
+                code,
+                "; giving up" if permanent else "; will retry",
+            )
+            error_text = f"Twilio error {code}" if code else type(error).__name__
+            if permanent:
+                self._finish(row_id, status="failed", error=error_text)
+            else:
+                delay = timedelta(seconds=2 ** (attempts - 1))  # 1, 2, 4, 8 s
+                self._finish(row_id, status=PENDING, error=error_text, retry_in=delay)
+            return
+        self._finish(row_id, status=str(message.status or "queued"), sid=message.sid)
+
+    def _finish(
+        self,
+        row_id: int,
+        *,
+        status: str,
+        sid: str | None = None,
+        error: str | None = None,
+        retry_in: timedelta | None = None,
+    ) -> None:
+        with session_scope(self.settings.database_url) as session:
+            row = session.get(OutboundMessage, row_id)
+            assert row is not None
+            if sid:
+                row.provider_id = sid
+                # A fast status callback may already have moved it on.
+                if STATUS_RANK.get(row.status, -1) > STATUS_RANK.get(status, -1):
+                    status = row.status
+            row.status = status
+            row.last_error = error
+            if retry_in is not None:
+                row.next_attempt_at = utcnow() + retry_in

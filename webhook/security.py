@@ -1,0 +1,138 @@
+"""Cross-cutting protections: CSRF, rate limits, security headers, clear error pages."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from typing import Any
+
+from flask import Flask, Response, jsonify, render_template, request
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_wtf.csrf import CSRFError, CSRFProtect
+from werkzeug.exceptions import HTTPException
+
+csrf = CSRFProtect()
+
+# Per sender, per minute. Overridable for load tests and busy deployments.
+LIMITS = {
+    "chat.post_message": ("RATE_LIMIT_CHAT", "30/minute;5/second"),
+    "chat.new_conversations": ("RATE_LIMIT_NEW_CHAT", "60/minute"),
+    "sms.inbound": ("RATE_LIMIT_SMS", "30/minute;5/second"),
+    "inbox.login": ("RATE_LIMIT_LOGIN", "20/minute"),
+}
+
+MESSAGES = {
+    400: "That request was not understood.",
+    403: "You are not allowed to do that.",
+    404: "We could not find that.",
+    405: "That method is not allowed here.",
+    413: "That is too long. Please send a shorter message.",
+    415: "Please send JSON.",
+    429: "Too many messages in a short time. Please wait a minute and try again.",
+    500: "Something went wrong on our side. Please try again.",
+    503: "The service is busy. Please try again shortly.",
+}
+
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'; "
+    "object-src 'none'"
+)
+
+
+def sender_key() -> str:
+    """Who is sending: the conversation (chat), the phone (SMS, hashed) or the address."""
+    if request.path.startswith("/sms/"):
+        phone = request.form.get("From", "")
+        if phone:
+            return "sms:" + hashlib.sha256(phone.encode()).hexdigest()[:16]
+    data = request.get_json(silent=True) if request.is_json else None
+    if isinstance(data, dict) and isinstance(data.get("conversation_id"), str):
+        return "chat:" + data["conversation_id"][:64]
+    return "ip:" + (get_remote_address() or "unknown")
+
+
+def _limit(name: str) -> str:
+    env, default = LIMITS[name]
+    return os.environ.get(env, default)
+
+
+def wants_json() -> bool:
+    return request.path.startswith(("/api/", "/sms/", "/dev/phone/")) or request.is_json
+
+
+def error_response(code: int, message: str | None = None) -> tuple[Any, int]:
+    message = message or MESSAGES.get(code, "Something went wrong.")
+    if wants_json():
+        return jsonify({"error": message, "status": code}), code
+    return render_template("error.html", code=code, message=message), code
+
+
+def init_app(app: Flask) -> None:
+    csrf.init_app(app)
+    # Chat JSON API: same-origin JSON only (Content-Type forces a CORS preflight we never
+    # grant); Twilio webhooks: X-Twilio-Signature instead of a CSRF token.
+    from webhook import chat, sms
+
+    csrf.exempt(chat.api_bp)
+    csrf.exempt(sms.bp)
+
+    limiter = Limiter(
+        key_func=sender_key,
+        app=app,
+        storage_uri="memory://",  # per process; use redis:// for several hosts
+        headers_enabled=True,
+    )
+    app.extensions["privacybot_limiter"] = limiter
+    new_chat = limiter.limit(
+        lambda: _limit("chat.new_conversations"),
+        key_func=lambda: "ip:" + (get_remote_address() or "unknown"),
+        exempt_when=lambda: (
+            isinstance(request.get_json(silent=True), dict)
+            and bool(request.get_json(silent=True).get("conversation_id"))
+        ),
+        scope="new-chat",
+    )
+    view = app.view_functions["chat_api.post_message"]
+    view = limiter.limit(lambda: _limit("chat.post_message"))(new_chat(view))
+    app.view_functions["chat_api.post_message"] = view
+    app.view_functions["sms.inbound"] = limiter.limit(lambda: _limit("sms.inbound"))(
+        app.view_functions["sms.inbound"]
+    )
+    app.view_functions["inbox.login"] = limiter.limit(
+        lambda: _limit("inbox.login"),
+        key_func=lambda: "ip:" + (get_remote_address() or "unknown"),
+        methods=["POST"],
+    )(app.view_functions["inbox.login"])
+
+    @app.errorhandler(CSRFError)
+    def _csrf(error: CSRFError) -> tuple[Any, int]:
+        return error_response(
+            400,
+            "This form has expired or was not sent from our page. "
+            "Please reload the page and try again.",
+        )
+
+    @app.errorhandler(HTTPException)
+    def _http(error: HTTPException) -> Any:
+        if error.code is None or error.code < 400:
+            return error
+        description = None if error.code in MESSAGES else error.description
+        return error_response(error.code, description)
+
+    @app.errorhandler(Exception)
+    def _unexpected(error: Exception) -> tuple[Any, int]:
+        app.logger.exception("unhandled error")
+        return error_response(500)
+
+    @app.after_request
+    def _headers(response: Response) -> Response:
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        if response.mimetype == "text/html":
+            response.headers.setdefault("Content-Security-Policy", CSP)
+            response.headers.setdefault("X-Frame-Options", "DENY")
+        if request.path.startswith(("/api/", "/inbox", "/dev/")):
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response

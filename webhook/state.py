@@ -1,0 +1,75 @@
+"""Per-app services (settings, Rasa client, outbox, background jobs), kept in
+app.extensions so several apps (tests) can live in one process."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from flask import Flask, current_app
+from sqlalchemy.orm import Session
+
+from casework.db import session_scope
+from privacybot.orgs import Org
+from privacybot.settings import Settings
+from webhook.rasa_client import RasaClient
+
+if TYPE_CHECKING:
+    from webhook.outbox import OutboxSender
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class AppState:
+    settings: Settings
+    org: Org
+    rasa: RasaClient
+    outbox: OutboxSender
+    executor: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(max_workers=8, thread_name_prefix="sms-job")
+    )
+    _futures: set[Future[Any]] = field(default_factory=set)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    stopping: threading.Event = field(default_factory=threading.Event)
+
+    @contextmanager
+    def db(self) -> Iterator[Session]:
+        with session_scope(self.settings.database_url) as session:
+            yield session
+
+    def submit(self, fn: Callable[..., Any], *args: Any) -> Future[Any]:
+        """Run work after the response (SMS: Twilio wants its TwiML within seconds)."""
+
+        def guarded() -> Any:
+            try:
+                return fn(*args)
+            except Exception:  # a background failure must not kill the pool; it is retried
+                log.exception("background job failed")
+                return None
+
+        future = self.executor.submit(guarded)
+        with self._lock:
+            self._futures.add(future)
+        future.add_done_callback(self._discard)
+        return future
+
+    def _discard(self, future: Future[Any]) -> None:
+        with self._lock:
+            self._futures.discard(future)
+
+    def wait_idle(self, timeout: float = 10.0) -> None:
+        """Tests: wait until every submitted job has finished."""
+        with self._lock:
+            pending = list(self._futures)
+        for future in pending:
+            future.result(timeout=timeout)
+
+
+def state(app: Flask | None = None) -> AppState:
+    return (app or current_app).extensions["privacybot"]
