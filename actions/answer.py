@@ -1,0 +1,166 @@
+"""Answering questions: privacy questions from the landlord's notices (knowledge index),
+questions about making a request from the legal rules themselves."""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.common import org_id
+
+logger = logging.getLogger(__name__)
+
+ESCALATE_AFTER = 2  # unanswered questions in a row before a person takes over
+
+# What the law says about a SAR (UK GDPR Art. 12 and 15, ICO guidance): stated by us
+# rather than retrieved, so the answer about the resident's own rights is never vague.
+SAR_FACTS: dict[str, str] = {
+    "time": (
+        "We must reply within one calendar month of getting your request, for example "
+        "by 4 March for a request made on 4 February (the next working day if that is a "
+        "weekend or bank holiday). If we need to check your ID, the month starts when we "
+        "have it. For a complex request it can be extended by up to two more months, and "
+        "we would tell you why within the first month."
+    ),
+    "cost": "It's free. We can only charge in rare cases, such as repeated requests for "
+    "the same information, and we would tell you first.",
+    "id": (
+        "We may ask for proof of who you are (such as a passport or driving licence) and "
+        "of your address (such as a recent bill or bank statement). You can send a photo "
+        "or scan by email, or bring it to the office. If we need ID, the one-month time "
+        "limit starts when we have it."
+    ),
+    "behalf": (
+        "Yes, someone can ask for you, or you can ask for someone else. We need the "
+        "person's written permission (or proof of legal authority such as a power of "
+        "attorney) and ID for both of you."
+    ),
+    "how": (
+        "You can ask in any way: here in the chat, by text, phone, email or letter. No "
+        "special words or form are needed. It's free, and we reply within one calendar month."
+    ),
+}
+_SAR_TOPICS: tuple[tuple[str, str], ...] = (
+    ("behalf", r"behalf|for my|someone else|another person|mum|dad|son|daughter|partner"),
+    ("cost", r"cost|fee|pay|charge|free|price"),
+    ("id", r"\bid\b|identity|identification|proof|passport|licen[cs]e"),
+    ("time", r"how long|time|days|deadline|when|month|extend|late"),
+)
+
+
+def sar_answer(question: str) -> str:
+    lowered = question.lower()
+    for topic, pattern in _SAR_TOPICS:
+        if re.search(pattern, lowered):
+            return SAR_FACTS[topic]
+    return SAR_FACTS["how"]
+
+
+# --------------------------------------------------------------------------- index
+
+_warm_lock = threading.Lock()
+
+
+def _answerer() -> Any:
+    from knowledge.answer import get_answerer  # lazy: torch loads only in this process
+
+    return get_answerer(org=org_id(), index_dir=None)
+
+
+def warm_up() -> None:
+    """Load the embedding model and index once, so the first question is fast."""
+    with _warm_lock:
+        try:
+            _answerer().ask("How long do you keep my information?")
+            logger.info("knowledge index ready")
+        except Exception:  # noqa: BLE001 - the server must start even without an index
+            logger.exception("knowledge index could not be loaded; questions get a person")
+
+
+def ask_index(question: str) -> dict[str, Any] | None:
+    try:
+        return _answerer().ask(question)
+    except Exception:  # noqa: BLE001 - an answer failure becomes "not sure", never a crash
+        logger.exception("knowledge index failed")
+        return None
+
+
+def citation_line(citation: dict[str, Any] | None) -> str:
+    if not citation:
+        return ""
+    title = citation.get("notice_title") or citation.get("notice") or ""
+    section = citation.get("section") or ""
+    parts = [p for p in (title, section) if p]
+    return "— " + ", ".join(parts) if parts else ""
+
+
+def format_answer(result: dict[str, Any]) -> str:
+    cite = citation_line(result.get("citation"))
+    answer = str(result.get("answer") or "").strip()
+    return f"{answer}\n{cite}" if cite else answer
+
+
+def is_nonsense(text: str) -> bool:
+    letters = sum(c.isalpha() for c in text)
+    return letters < 3 or not re.search(r"[aeiouy]", text.lower())
+
+
+# --------------------------------------------------------------------------- action
+
+
+class ActionAnswerQuestion(Action):
+    """Answers from the knowledge index with its citation, or says plainly it is not sure.
+
+    Outside a form it sets `answer_status` (answered / not_sure / escalate); the rules
+    then offer a person, or hand off after two unanswered questions in a row. Inside a
+    form (a digression) it answers and the form resumes."""
+
+    def name(self) -> str:
+        return "action_answer_question"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        text = str(tracker.latest_message.get("text") or "")[:1000]
+        intent = (tracker.latest_message.get("intent") or {}).get("name")
+        in_form = bool(tracker.active_loop.get("name"))
+
+        if intent == "ask_sar_question":
+            dispatcher.utter_message(text=sar_answer(text))
+            return self._outcome(True, tracker, in_form)
+
+        result = None if is_nonsense(text) else ask_index(text)
+        if result and result.get("answered"):
+            dispatcher.utter_message(text=format_answer(result))
+            return self._outcome(True, tracker, in_form)
+
+        if result is None and is_nonsense(text):
+            dispatcher.utter_message(text="Sorry, I didn't catch that.")
+        else:
+            dispatcher.utter_message(
+                text="I'm not sure about that one, and I don't want to guess. "
+                "The privacy notice may not cover it."
+            )
+        if in_form:
+            dispatcher.utter_message(
+                text="A person can help with that later. Back to your request."
+            )
+        return self._outcome(False, tracker, in_form)
+
+    @staticmethod
+    def _outcome(answered: bool, tracker: Tracker, in_form: bool) -> list[EventType]:
+        if in_form:  # the form resumes; no offer, no count
+            return [SlotSet("answer_status", None)]
+        if answered:
+            return [SlotSet("failed_answers", 0.0), SlotSet("answer_status", "answered")]
+        failed = int(tracker.get_slot("failed_answers") or 0) + 1
+        if failed >= ESCALATE_AFTER:
+            return [SlotSet("failed_answers", 0.0), SlotSet("answer_status", "escalate")]
+        return [SlotSet("failed_answers", float(failed)), SlotSet("answer_status", "not_sure")]

@@ -1,0 +1,59 @@
+"""Small talk around the forms: leaving a form, and topics the assistant does not cover."""
+
+from __future__ import annotations
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import ActiveLoop, EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.common import current_org
+from actions.handoff import HANDOFF_SLOTS, OTHER_FORM_SLOTS
+
+
+class ActionCancelForm(Action):
+    """ "Stop", "cancel", "never mind" inside any form: leave it, nothing is saved
+    (records are only written by the submit actions)."""
+
+    def name(self) -> str:
+        return "action_cancel_form"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        if tracker.active_loop.get("name") == "handoff_form":
+            dispatcher.utter_message(
+                text="OK, I won't pass anything on. Is there anything else I can help with?"
+            )
+        else:
+            dispatcher.utter_message(
+                text="OK, I've stopped. Nothing has been saved or sent. "
+                "Is there anything else I can help with?"
+            )
+        slots = (*OTHER_FORM_SLOTS, *HANDOFF_SLOTS, "failed_attempts", "requested_slot")
+        return [ActiveLoop(None), *[SlotSet(slot, None) for slot in slots]]
+
+
+class ActionOutOfScope(Action):
+    """Repairs, rent, bins...: say what the assistant covers and how to reach the landlord."""
+
+    def name(self) -> str:
+        return "action_out_of_scope"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        org = current_org()
+        dispatcher.utter_message(
+            text="Sorry, I can't help with that here. I only cover privacy: questions about "
+            "your personal information, getting a copy of it, stopping marketing and "
+            "withdrawing consent."
+        )
+        website = f" More on {org.contact['website']}." if org.contact.get("website") else ""
+        route = org.contact_line().rstrip(".")
+        route = route[:1].lower() + route[1:]
+        dispatcher.utter_message(
+            text=f"For repairs, rent and other services, {route} "
+            f"({org.office_hours.text}).{website}"
+        )
+        return []
