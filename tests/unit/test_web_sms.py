@@ -1,0 +1,348 @@
+"""Twilio SMS webhook, keywords, outbox and delivery status: the real `twilio` library
+(RequestValidator, REST client) against a local stand-in of Twilio's REST API."""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import func, select, update
+from twilio.request_validator import RequestValidator
+
+from casework import ledger
+from casework.db import session_scope
+from casework.models import (
+    ConsentEvent,
+    Conversation,
+    Message,
+    OutboundMessage,
+    Ticket,
+    TicketKind,
+    utcnow,
+)
+from tests.browser.fake_rasa import FakeRasa, running_fake_rasa
+from tests.browser.webapp import settings_for
+from tests.fakes.twilio_api import FakeTwilioAPI
+from webhook import create_app, sms_format
+from webhook.state import state
+
+TOKEN = "test-twilio-token"
+PUBLIC = "https://privacy.example.org"
+PHONE = "+447700900123"
+SID = "AC" + "1" * 32
+
+
+@pytest.fixture
+def rasa(tmp_path: Path) -> Iterator[FakeRasa]:
+    with running_fake_rasa(f"sqlite:///{tmp_path / 'casework.db'}") as fake:
+        yield fake
+
+
+@pytest.fixture
+def twilio() -> Iterator[FakeTwilioAPI]:
+    with FakeTwilioAPI() as fake:
+        yield fake
+
+
+@pytest.fixture
+def app(tmp_path: Path, rasa: FakeRasa) -> Flask:
+    # Behind a proxy: Twilio signs the public URL, not the host the app sees.
+    return create_app(settings_for(tmp_path, rasa.url, public_base_url=PUBLIC), background=False)
+
+
+@pytest.fixture
+def live_app(tmp_path: Path, rasa: FakeRasa, twilio: FakeTwilioAPI) -> Flask:
+    settings = settings_for(
+        tmp_path,
+        rasa.url,
+        public_base_url=PUBLIC,
+        twilio_account_sid=SID,
+        twilio_api_base=twilio.base_url,
+    )
+    return create_app(settings, background=False)
+
+
+def inbound(body: str, phone: str = PHONE, sid: str | None = None) -> dict[str, str]:
+    return {
+        "MessageSid": sid or "SM" + uuid.uuid4().hex,
+        "AccountSid": SID,
+        "From": phone,
+        "To": "+447700900000",
+        "Body": body,
+        "NumMedia": "0",
+    }
+
+
+def post_signed(client: FlaskClient, path: str, params: dict[str, str], url: str | None = None):  # noqa: ANN201
+    signature = RequestValidator(TOKEN).compute_signature(url or PUBLIC + path, params)
+    return client.post(path, data=params, headers={"X-Twilio-Signature": signature})
+
+
+def db(app: Flask):  # noqa: ANN201
+    return session_scope(state(app).settings.database_url)
+
+
+def count(app: Flask, model: type) -> int:
+    with db(app) as session:
+        return int(session.scalar(select(func.count()).select_from(model)) or 0)
+
+
+def outbox_rows(app: Flask) -> list[OutboundMessage]:
+    with db(app) as session:
+        return list(session.scalars(select(OutboundMessage).order_by(OutboundMessage.id)))
+
+
+def test_signed_message_is_stored_answered_in_background_and_sent_locally(
+    app: Flask, rasa: FakeRasa
+) -> None:
+    client = app.test_client()
+    response = post_signed(client, "/sms/inbound", inbound("What data do you keep?"))
+    assert response.status_code == 200
+    assert response.mimetype == "text/xml"
+    assert b"<Message>" not in response.data  # the answer comes through the outbox
+    state(app).wait_idle()
+    rows = outbox_rows(app)
+    assert [(r.to, r.body, r.status) for r in rows] == [
+        (PHONE, "You said: What data do you keep?", "pending")
+    ]
+    assert state(app).outbox.send_due() == 1
+    assert outbox_rows(app)[0].status == "local"  # no Twilio account: stays here
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},
+        {"X-Twilio-Signature": "bm90IGEgc2lnbmF0dXJl"},
+    ],
+)
+def test_unsigned_or_forged_requests_are_403_and_store_nothing(
+    app: Flask, headers: dict[str, str]
+) -> None:
+    response = app.test_client().post("/sms/inbound", data=inbound("hi"), headers=headers)
+    assert response.status_code == 403
+    assert count(app, Message) == 0 and count(app, Conversation) == 0
+
+
+def test_signature_over_the_internal_url_is_rejected(app: Flask) -> None:
+    response = post_signed(
+        app.test_client(), "/sms/inbound", inbound("hi"), url="http://localhost/sms/inbound"
+    )
+    assert response.status_code == 403
+
+
+def test_tampered_body_with_a_replayed_signature_is_403(app: Flask) -> None:
+    params = inbound("hello")
+    signature = RequestValidator(TOKEN).compute_signature(PUBLIC + "/sms/inbound", params)
+    tampered = {**params, "Body": "STOP"}
+    response = app.test_client().post(
+        "/sms/inbound", data=tampered, headers={"X-Twilio-Signature": signature}
+    )
+    assert response.status_code == 403
+    assert count(app, Message) == 0
+
+
+def test_twilio_retries_are_deduplicated_on_message_sid(app: Flask, rasa: FakeRasa) -> None:
+    client = app.test_client()
+    params = inbound("hello", sid="SM" + "a" * 32)
+    for _ in range(3):
+        assert post_signed(client, "/sms/inbound", params).status_code == 200
+    state(app).wait_idle()
+    assert count(app, Message) == 2  # one in, one reply
+    assert len(rasa.received) == 1
+    assert len(outbox_rows(app)) == 1
+
+
+def test_one_conversation_per_phone_number_whatever_its_format(app: Flask) -> None:
+    client = app.test_client()
+    post_signed(client, "/sms/inbound", inbound("one", phone="+447700900123"))
+    post_signed(client, "/sms/inbound", inbound("two", phone="07700900123"))
+    state(app).wait_idle()
+    assert count(app, Conversation) == 1
+
+
+def test_bad_fields_are_400(app: Flask) -> None:
+    client = app.test_client()
+    assert post_signed(client, "/sms/inbound", inbound("x", sid="nope")).status_code == 400
+    assert post_signed(client, "/sms/inbound", inbound("x", phone="<script>")).status_code == 400
+    assert post_signed(client, "/sms/inbound", inbound("x" * 1601)).status_code == 413
+    assert count(app, Message) == 0
+
+
+def test_stop_records_opt_outs_blocks_sms_and_tells_staff(app: Flask) -> None:
+    client = app.test_client()
+    post_signed(client, "/sms/inbound", inbound("I want a copy of my data"))
+    state(app).wait_idle()
+    response = post_signed(client, "/sms/inbound", inbound("Stop"))
+    assert b"unsubscribed" in response.data and b"START" in response.data
+    with db(app) as session:
+        conversation = session.scalars(select(Conversation)).one()
+        assert conversation.sms_blocked
+        key = conversation.sender_key
+        choices = ledger.current_choices(session, key, "barnet-homes")
+        assert choices[("marketing", "sms")] == "opt_out"
+        assert choices[(ledger.SMS_SERVICE, "sms")] == "opt_out"
+        by_kind = {t.kind: t for t in session.scalars(select(Ticket))}
+        assert by_kind[TicketKind.SAR].sms_unreachable  # the resident's open request is flagged
+        assert by_kind[TicketKind.MARKETING_OPT_OUT].sms_unreachable
+        assert "STOP" in by_kind[TicketKind.MARKETING_OPT_OUT].summary
+    # Replies after STOP are kept for staff but never sent.
+    post_signed(client, "/sms/inbound", inbound("what about my request"))
+    state(app).wait_idle()
+    assert outbox_rows(app)[-1].status == "blocked"
+
+
+def test_start_re_enables_sms_but_not_marketing(app: Flask) -> None:
+    client = app.test_client()
+    post_signed(client, "/sms/inbound", inbound("STOP"))
+    response = post_signed(client, "/sms/inbound", inbound("start"))
+    assert b"still opted out of marketing" in response.data
+    with db(app) as session:
+        conversation = session.scalars(select(Conversation)).one()
+        assert not conversation.sms_blocked
+        key = conversation.sender_key
+        assert (
+            ledger.current_choices(session, key, "barnet-homes")[(ledger.SMS_SERVICE, "sms")]
+            == "opt_in"
+        )
+        assert ledger.is_marketing_opted_out(session, key, "barnet-homes", "sms")
+        assert not session.scalars(select(Ticket)).one().sms_unreachable
+    assert count(app, ConsentEvent) == 3
+
+
+def test_help_explains_the_service_and_the_contact_team(app: Flask, rasa: FakeRasa) -> None:
+    response = post_signed(app.test_client(), "/sms/inbound", inbound("HELP"))
+    assert b"Talk2Us" in response.data and b"020 8080 6587" in response.data
+    assert rasa.received == []
+
+
+def test_long_answers_fit_three_segments_with_the_citation_shortened(app: Flask) -> None:
+    post_signed(app.test_client(), "/sms/inbound", inbound("tell me the long version"))
+    state(app).wait_idle()
+    body = outbox_rows(app)[0].body
+    assert sms_format.segments(body) <= 3
+    assert sms_format.is_gsm(body)
+    assert body.startswith("You have the right")
+    assert body.endswith(".") or body.endswith(")")
+
+
+def test_numbered_quick_replies(app: Flask, rasa: FakeRasa) -> None:
+    client = app.test_client()
+    post_signed(client, "/sms/inbound", inbound("options please"))
+    state(app).wait_idle()
+    assert outbox_rows(app)[0].body.endswith("Reply 1 Yes, 2 No")
+    post_signed(client, "/sms/inbound", inbound("1"))
+    state(app).wait_idle()
+    assert rasa.received[-1][1] == "/affirm"
+    assert outbox_rows(app)[-1].body == "You chose yes."
+
+
+def test_rasa_down_the_sms_waits_in_the_store(app: Flask, rasa: FakeRasa) -> None:
+    from datetime import timedelta
+
+    from webhook import frontdoor
+
+    rasa.down = True
+    assert post_signed(app.test_client(), "/sms/inbound", inbound("hello")).status_code == 200
+    state(app).wait_idle()
+    assert outbox_rows(app) == []
+    rasa.down = False
+    assert frontdoor.replay_unprocessed(state(app), older_than=timedelta(0)) == 1
+    assert outbox_rows(app)[0].body == "You said: hello"
+
+
+def test_replies_go_through_twilio_with_retries_and_status_callbacks(
+    live_app: Flask, twilio: FakeTwilioAPI
+) -> None:
+    client = live_app.test_client()
+    post_signed(client, "/sms/inbound", inbound("hello"))
+    state(live_app).wait_idle()
+    twilio.fail_next(2)  # two 500s from Twilio, then success
+    for _ in range(3):
+        with db(live_app) as session:  # skip the back-off wait
+            session.execute(update(OutboundMessage).values(next_attempt_at=utcnow()))
+        state(live_app).outbox.send_due()
+    row = outbox_rows(live_app)[0]
+    assert row.attempts == 3 and row.status == "queued" and row.provider_id
+    [sent] = twilio.sent_to(PHONE)
+    assert sent.body == "You said: hello" and sent.from_ == "+447700900000"
+    assert sent.status_callback == PUBLIC + "/sms/status"
+    # Twilio calls back (signed); our endpoint is reached through the test client.
+    from twilio.request_validator import RequestValidator as RV
+
+    params = {"MessageSid": sent.sid, "MessageStatus": "delivered", "AccountSid": SID}
+    signature = RV(TOKEN).compute_signature(PUBLIC + "/sms/status", params)
+    assert (
+        client.post(
+            "/sms/status", data=params, headers={"X-Twilio-Signature": signature}
+        ).status_code
+        == 204
+    )
+    assert outbox_rows(live_app)[0].status == "delivered"
+    # A late 'sent' callback does not step back.
+    params["MessageStatus"] = "sent"
+    signature = RV(TOKEN).compute_signature(PUBLIC + "/sms/status", params)
+    client.post("/sms/status", data=params, headers={"X-Twilio-Signature": signature})
+    assert outbox_rows(live_app)[0].status == "delivered"
+
+
+def test_number_blocked_at_twilio_fails_without_retrying(
+    live_app: Flask, twilio: FakeTwilioAPI
+) -> None:
+    twilio.block(PHONE)
+    post_signed(live_app.test_client(), "/sms/inbound", inbound("hello"))
+    state(live_app).wait_idle()
+    state(live_app).outbox.send_due()
+    row = outbox_rows(live_app)[0]
+    assert (row.status, row.attempts, row.last_error) == ("failed", 1, "Twilio error 21610")
+
+
+def test_status_callback_must_be_signed(live_app: Flask) -> None:
+    response = live_app.test_client().post(
+        "/sms/status", data={"MessageSid": "SM" + "b" * 32, "MessageStatus": "delivered"}
+    )
+    assert response.status_code == 403
+
+
+def test_wrong_account_sid_is_rejected(live_app: Flask) -> None:
+    params = {**inbound("hi"), "AccountSid": "AC" + "9" * 32}
+    assert post_signed(live_app.test_client(), "/sms/inbound", params).status_code == 403
+
+
+def test_bursts_from_one_phone_get_429(app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RATE_LIMIT_SMS", "2/minute")
+    client = app.test_client()
+    codes = [post_signed(client, "/sms/inbound", inbound(f"m{i}")).status_code for i in range(3)]
+    assert codes == [200, 200, 429]
+    other = post_signed(client, "/sms/inbound", inbound("hi", phone="+447700900999"))
+    assert other.status_code == 200
+    state(app).wait_idle()
+    assert count(app, Message) == 6
+
+
+def test_dev_phone_signs_requests_the_webhook_accepts(tmp_path: Path, rasa: FakeRasa) -> None:
+    app = create_app(settings_for(tmp_path, rasa.url), background=False)
+    app.config["WTF_CSRF_ENABLED"] = False
+    client = app.test_client()
+    assert client.get("/dev/phone").status_code == 200
+    signed = client.post(
+        "/dev/phone/sign", json={"phone": "07700 900123", "body": "HELP"}
+    ).get_json()
+    response = client.post(
+        signed["url"], data=signed["params"], headers={"X-Twilio-Signature": signed["signature"]}
+    )
+    assert response.status_code == 200 and b"Talk2Us" in response.data
+    log = client.get("/dev/phone/messages?phone=07700900123").get_json()["messages"]
+    assert [m["dir"] for m in log] == ["in", "out"]
+
+
+def test_dev_pages_do_not_exist_in_production(tmp_path: Path, rasa: FakeRasa) -> None:
+    settings = dataclasses.replace(settings_for(tmp_path, rasa.url), production=True)
+    client = create_app(settings, background=False).test_client()
+    assert client.get("/dev/phone").status_code == 404
+    assert client.post("/dev/phone/sign", json={}).status_code in (400, 404)
