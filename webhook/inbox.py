@@ -197,7 +197,10 @@ def action(name: str) -> Callable[[Action], Action]:
 
 def _date(form: dict[str, str], name: str = "on") -> date:
     value = form.get(name, "").strip()
-    return date.fromisoformat(value) if value else sar.today_uk()
+    try:
+        return date.fromisoformat(value) if value else sar.today_uk()
+    except ValueError:
+        raise ValueError("Please give the date as YYYY-MM-DD.") from None
 
 
 def _text(form: dict[str, str], name: str, label: str) -> str:
