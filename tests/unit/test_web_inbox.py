@@ -194,9 +194,11 @@ def test_queue_order_and_due_date_highlights(app: Flask, agent: FlaskClient) -> 
 def test_filters_and_search(app: Flask, agent: FlaskClient) -> None:
     sar_ref = make_sar(app, today_uk())
     _, handoff_ref = web_handoff(app, app.test_client())
-    refs = lambda q: [
-        r["reference"] for r in agent.get("/inbox/queue.json?" + q).get_json()["tickets"]
-    ]  # noqa: E731
+
+    def refs(query: str) -> list[str]:
+        rows = agent.get("/inbox/queue.json?" + query).get_json()["tickets"]
+        return [r["reference"] for r in rows]
+
     assert refs("kind=sar") == [sar_ref]
     assert refs("kind=handoff&channel=web") == [handoff_ref]
     assert refs("channel=sms") == []
