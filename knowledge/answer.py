@@ -228,11 +228,23 @@ _cache_lock = threading.Lock()
 
 
 @lru_cache(maxsize=16)
-def _cached(org: str | None, index_dir: str | None) -> Answerer:
-    return Answerer(org, index_dir)
+def _cached(org: str | None, index_dir: str, org_default: bool) -> Answerer:
+    return Answerer(org, None if org_default else index_dir)
 
 
 def get_answerer(org: str | None = "barnet-homes", index_dir: Path | str | None = None) -> Answerer:
-    """One Answerer per (org, index_dir) per process; the model is loaded once."""
+    """One Answerer per (org, index_dir) per process; the model is loaded once.
+
+    index_dir None means the org's index under $DATA_DIR/index/<org>/ (built if missing or
+    stale). The cache key is the resolved directory, so a changed DATA_DIR is honoured.
+    """
+    if index_dir is None:
+        if org is None:
+            raise ValueError("need an org or an index directory")
+        from knowledge.index import org_index_dir
+
+        key = str(org_index_dir(org))
+        with _cache_lock:
+            return _cached(org, key, True)
     with _cache_lock:
-        return _cached(org, str(index_dir) if index_dir is not None else None)
+        return _cached(org, str(Path(index_dir).resolve()), False)

@@ -25,6 +25,7 @@ WEIGHTS = {
     "faq_margin": 0.08,  # only entries this close to the best FAQ match count
     "secondary": 0.2,
     "alias": 0.05,  # the question names the notice's organisation ("council")
+    "window": 0.0,  # sentence-level corpora: add the neighbours' dense score (context)
 }
 
 
@@ -46,6 +47,8 @@ class Retriever:
         self.bm25 = BM25([passage_embedding_text(p) for p in ps])
         self.tier = np.array([p.get("tier", 0) for p in ps], dtype=np.float32)
         self.notice = np.array([p["notice"] for p in ps])
+        self.same_prev = np.concatenate([[False], self.notice[1:] == self.notice[:-1]])
+        self.same_next = np.concatenate([self.notice[:-1] == self.notice[1:], [False]])
         # FAQ entry -> passages it points at (a whole section, or the passages that contain
         # the entry's `contains` text).
         n = len(ps)
@@ -71,11 +74,20 @@ class Retriever:
     def rank(self, query: str, qvec: np.ndarray, notice: str | None = None) -> Ranked:
         w = self.w
         dense = self.b.emb @ qvec
+        scored = dense
+        if w["window"]:
+            # Neighbouring passages of the same notice: a sentence that answers often sits
+            # next to another that matches the question's words.
+            prev = np.concatenate([[0.0], dense[:-1]])
+            nxt = np.concatenate([dense[1:], [0.0]])
+            prev = np.where(self.same_prev, prev, 0.0)
+            nxt = np.where(self.same_next, nxt, 0.0)
+            scored = dense + w["window"] * np.maximum(prev, nxt)
         bm = self.bm25.scores(query)
         top = float(bm.max()) if bm.size else 0.0
         bm_n = bm / top if top > 0 else bm
         section = self.b.section_emb @ qvec
-        fused = w["dense"] * dense + w["bm25"] * bm_n + w["section"] * section
+        fused = w["dense"] * scored + w["bm25"] * bm_n + w["section"] * section
         tier = self.tier
         low = query.lower()
         for pattern, nid in self.aliases:

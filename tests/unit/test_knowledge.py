@@ -1,0 +1,259 @@
+"""Knowledge index + answerer + CLI, against an index built once into a temp DATA_DIR."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+PRIVACYBOT = ROOT / ".venv" / "bin" / "privacybot"
+DEV_QUESTIONS = (ROOT / ".." / "shared" / "eval" / "dev_questions.yaml").resolve()
+
+
+@pytest.fixture(scope="session")
+def knowledge_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Org indexes built once per session into a throwaway DATA_DIR."""
+    data_dir = tmp_path_factory.mktemp("knowledge-data")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("DATA_DIR", str(data_dir))
+        from knowledge.index import build_org_index
+
+        for org in ("barnet-homes", "twenty11"):
+            build_org_index(org, progress=False)
+        yield data_dir
+
+
+@pytest.fixture(scope="session")
+def barnet(knowledge_data_dir: Path):
+    from knowledge.answer import get_answerer
+
+    return get_answerer("barnet-homes", knowledge_data_dir / "index" / "barnet-homes")
+
+
+@pytest.fixture(scope="session")
+def twenty11(knowledge_data_dir: Path):
+    from knowledge.answer import get_answerer
+
+    return get_answerer("twenty11", knowledge_data_dir / "index" / "twenty11")
+
+
+def _cli(args: list[str], data_dir: Path, stdin: str | None = None) -> subprocess.CompletedProcess:
+    env = {**os.environ, "DATA_DIR": str(data_dir), "HF_HUB_OFFLINE": "1"}
+    env.pop("ORG", None)
+    exe = [str(PRIVACYBOT)] if PRIVACYBOT.exists() else [sys.executable, "-m", "privacybot.cli"]
+    return subprocess.run(
+        [*exe, *args], input=stdin, capture_output=True, text=True, env=env, timeout=300
+    )
+
+
+def test_import_is_light() -> None:
+    code = "import knowledge, sys; assert 'torch' not in sys.modules; print('ok')"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.stdout.strip() == "ok", out.stderr
+
+
+def test_result_shape(barnet) -> None:
+    result = barnet.ask("how do I ask for a copy of my records?")
+    assert {"question", "org", "answered", "answer", "reason", "citation", "passages"} <= set(
+        result
+    )
+    assert result["answered"] is True and result["reason"] is None
+    assert 0 < len(result["answer"]) <= 480
+    assert set(result["citation"]) == {"notice", "notice_title", "section", "organisation"}
+    assert len(result["passages"]) >= 3
+    for p in result["passages"]:
+        assert {"text", "notice", "organisation", "notice_title", "section", "score"} <= set(p)
+    scores = [p["score"] for p in result["passages"]]
+    assert scores == sorted(scores, reverse=True)
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "what's the name of the DPO",
+        "who is your data protection officer",
+        "who is in charge of data protection",
+        "which countries do you send my data outside the EEA",
+    ],
+)
+def test_superseded_text_never_returned(barnet, question: str) -> None:
+    result = barnet.ask(question)
+    blob = json.dumps(result)
+    assert "Denise Ailara" not in blob
+    assert "let2barnet-old-privacy-policy" not in blob
+    if "DPO" in question or "officer" in question:
+        assert "Neil Topping" in result["passages"][0]["text"]
+        assert "Neil Topping" in result["answer"]
+
+
+def test_org_scoping(barnet, twenty11) -> None:
+    for question in ["who do you share my data with", "how long do you keep my data", "DPO?"]:
+        t = twenty11.ask(question)
+        assert {p["notice"] for p in t["passages"]} == {"twenty11-privacy-notice"}
+        b = barnet.ask(question)
+        assert "twenty11-privacy-notice" not in {p["notice"] for p in b["passages"]}
+        # The landlord's own notice comes before the council's for generic questions.
+        assert b["passages"][0]["notice"] != "barnet-council-privacy-notice"
+
+
+def test_notice_restriction(barnet) -> None:
+    result = barnet.ask(
+        "how long do you take to answer a subject access request",
+        notice="barnet-council-privacy-notice",
+    )
+    top = [p["notice"] for p in result["passages"][:3]]
+    assert top == ["barnet-council-privacy-notice"] * 3
+    assert "30 days" in result["passages"][0]["text"]
+    unknown = barnet.ask("who is the dpo", notice="no-such-notice")
+    assert unknown["answered"] is False and len(unknown["passages"]) >= 3
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "",
+        "   \n ",
+        "x" * 10_000,
+        "who is the dpo\x00\x01\x02",
+        "\udcff\udcfe binary",
+        "😀😀😀",
+        "🙂",
+        "¿Cómo puedo ver los datos personales que tienen sobre mí?",
+        "Wie kann ich meine persönlichen Daten einsehen lassen bitte",
+        "как получить мои персональные данные",
+        "私の個人データを見せてください",
+        "?!?!",
+        "12345",
+    ],
+)
+def test_bad_input_abstains(barnet, question: str) -> None:
+    result = barnet.ask(question)
+    assert result["answered"] is False
+    assert result["reason"]
+    assert len(result["passages"]) >= 3
+    json.dumps(result)  # serialisable
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "how do I pay my rent online",
+        "my kitchen tap is leaking",
+        "what's the weather tomorrow",
+        "book a table for two",
+        "what is 17 times 23",
+        "hello",
+        "thanks, bye",
+        "when are the bins collected",
+        "can you reset my password",
+    ],
+)
+def test_out_of_scope_abstains(barnet, question: str) -> None:
+    assert barnet.ask(question)["answered"] is False
+
+
+def _dev_items() -> list[dict]:
+    if not DEV_QUESTIONS.exists():
+        pytest.skip(f"dev questions not found at {DEV_QUESTIONS}")
+    return yaml.safe_load(DEV_QUESTIONS.read_text())
+
+
+def test_dev_set_quality_floors(barnet, twenty11) -> None:
+    from knowledge.evaluate import is_hit
+
+    answerers = {"barnet-homes": barnet, "twenty11": twenty11}
+    h1 = h3 = n = oos = oos_ok = false_abst = 0
+    misses = []
+    for item in _dev_items():
+        result = answerers[item.get("org", "barnet-homes")].ask(item["q"])
+        if item.get("oos"):
+            oos += 1
+            oos_ok += not result["answered"]
+            continue
+        n += 1
+        hits = [
+            is_hit(p["text"], item["expect_any"], item.get("reject_any", []))
+            for p in result["passages"][:3]
+        ]
+        h1 += hits[0]
+        h3 += any(hits)
+        false_abst += not result["answered"]
+        if not hits[0]:
+            misses.append(item["q"])
+    assert h1 / n >= 0.85, misses
+    assert h3 / n >= 0.95, misses
+    assert oos_ok == oos
+    assert false_abst / n <= 0.05
+
+
+def test_index_skips_when_up_to_date(knowledge_data_dir: Path) -> None:
+    out = _cli(["index", "--all"], knowledge_data_dir)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.count("up to date") == 2
+
+
+def test_index_any_folder_and_ask_with_index(knowledge_data_dir: Path, tmp_path: Path) -> None:
+    notices = tmp_path / "notices"
+    notices.mkdir()
+    (notices / "acme-homes.txt").write_text(
+        "Your rights\n\nYou can ask Acme Homes for a copy of your personal data. "
+        "We answer within 28 days.\n\nCookies\n\nOur website uses a session cookie only.\n"
+    )
+    (notices / "other.md").write_text(
+        "---\nid: other\norganisation: Other\n---\n\n## Sharing\n\nWe never sell your data.\n"
+    )
+    out_dir = tmp_path / "idx"
+    first = _cli(["index", "--notices", str(notices), "--out", str(out_dir)], knowledge_data_dir)
+    assert first.returncode == 0, first.stderr
+    assert "built" in first.stdout
+    again = _cli(["index", "--notices", str(notices), "--out", str(out_dir)], knowledge_data_dir)
+    assert "up to date" in again.stdout
+    asked = _cli(
+        ["ask", "--json", "--index", str(out_dir), "how fast do you answer a request for my data"],
+        knowledge_data_dir,
+    )
+    assert asked.returncode == 0, asked.stderr
+    result = json.loads(asked.stdout)
+    assert result["passages"][0]["notice"] == "acme-homes"
+    assert result["passages"][0]["organisation"] == "acme-homes"
+    assert "28 days" in result["passages"][0]["text"]
+
+
+def test_index_reports_malformed_notice(knowledge_data_dir: Path, tmp_path: Path) -> None:
+    notices = tmp_path / "bad"
+    notices.mkdir()
+    (notices / "broken.md").write_text("---\nid: broken\nstatus: [oops\n---\ntext\n")
+    out = _cli(
+        ["index", "--notices", str(notices), "--out", str(tmp_path / "o")], knowledge_data_dir
+    )
+    assert out.returncode != 0
+    assert "broken.md:3" in out.stderr
+    assert "Traceback" not in out.stderr
+
+
+def test_cli_ask_json(knowledge_data_dir: Path) -> None:
+    out = _cli(
+        ["ask", "--json", "--org", "twenty11", "what is your data protection email"],
+        knowledge_data_dir,
+    )
+    assert out.returncode == 0, out.stderr
+    result = json.loads(out.stdout)
+    assert result["org"] == "twenty11" and result["answered"] is True
+    assert "dataprotection@twenty11.co.uk" in result["passages"][0]["text"]
+
+
+def test_cli_ask_jsonl(knowledge_data_dir: Path) -> None:
+    questions = ["is there a fee for a subject access request", "good morning", "", "😀"]
+    out = _cli(["ask", "--jsonl"], knowledge_data_dir, stdin="\n".join(questions) + "\n")
+    assert out.returncode == 0, out.stderr
+    lines = [json.loads(line) for line in out.stdout.splitlines()]
+    assert [r["question"] for r in lines] == questions
+    assert [r["answered"] for r in lines] == [True, False, False, False]
+    assert all(len(r["passages"]) >= 3 for r in lines)
