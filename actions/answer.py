@@ -108,8 +108,14 @@ def format_answer(result: dict[str, Any]) -> str:
 
 
 def is_nonsense(text: str) -> bool:
-    letters = sum(c.isalpha() for c in text)
-    return letters < 3 or not re.search(r"[aeiouy]", text.lower())
+    """Keyboard mashing or symbols: too few letters, or no word with a vowel that is
+    also not a run of one letter ("zzzz")."""
+    tokens = re.findall(r"[^\W\d_]+", text.lower())
+    if sum(len(t) for t in tokens) < 3:
+        return True
+    vowels = "aeiouyàáâäèéêëìíîïòóôöùúûü"
+    wordlike = [t for t in tokens if any(v in t for v in vowels) and len(set(t)) > 1]
+    return not wordlike
 
 
 # --------------------------------------------------------------------------- action
@@ -136,18 +142,22 @@ class ActionAnswerQuestion(Action):
             dispatcher.utter_message(text=sar_answer(text))
             return self._outcome(True, tracker, in_form)
 
-        result = None if is_nonsense(text) else ask_index(text)
+        if is_nonsense(text):  # not a question: no answer, no count towards a handoff
+            dispatcher.utter_message(
+                text="Sorry, I didn't catch that. You can ask me about your personal "
+                'information, or say "help" to see what I can do.'
+            )
+            return [] if in_form else [SlotSet("answer_status", "answered")]
+
+        result = ask_index(text)
         if result and result.get("answered"):
             dispatcher.utter_message(text=format_answer(result))
             return self._outcome(True, tracker, in_form)
 
-        if result is None and is_nonsense(text):
-            dispatcher.utter_message(text="Sorry, I didn't catch that.")
-        else:
-            dispatcher.utter_message(
-                text="I'm not sure about that one, and I don't want to guess. "
-                "The privacy notice may not cover it."
-            )
+        dispatcher.utter_message(
+            text="I'm not sure about that one, and I don't want to guess. "
+            "The privacy notice may not cover it."
+        )
         if in_form:
             dispatcher.utter_message(
                 text="A person can help with that later. Back to your request."

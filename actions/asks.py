@@ -4,6 +4,7 @@ Every question names its choices in words too: SMS shows no buttons."""
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -58,10 +59,13 @@ QUESTIONS: dict[str, dict[str, Any]] = {
 }
 
 
-class AskAction(Action):
+class AskAction(Action, ABC):
     """Asks for one slot with the text (and buttons) in QUESTIONS."""
 
-    slot = ""
+    @property
+    @abstractmethod
+    def slot(self) -> str:
+        """The slot asked for (a class attribute in each subclass)."""
 
     def name(self) -> str:
         return f"action_ask_{self.slot}"

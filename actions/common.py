@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import re
+from abc import abstractmethod
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date
@@ -280,8 +281,9 @@ class CountingFormValidation(FormValidationAction):
 
     form_slots: tuple[str, ...] = ()
 
-    def name(self) -> str:  # pragma: no cover - subclasses name themselves
-        raise NotImplementedError
+    @abstractmethod
+    def name(self) -> str:
+        """validate_<form name>"""
 
     # Subclasses: {slot: (short note on failure, explanation with an example)}
     help_texts: dict[str, tuple[str, str]] = {}

@@ -93,12 +93,12 @@ def offered_purposes(org: str) -> list[str]:
 class ValidateConsentWithdrawalForm(CountingFormValidation):
     help_texts = {
         "consent_purpose": (
-            "Sorry, which use of your information should we stop?",
+            "Sorry, I didn't recognise that.",
             'Please name one, for example "photos", "call recordings", "diversity '
             'information", "cookies", or say "something else".',
         ),
         "consent_detail": (
-            "Sorry, please tell me in a few words what we should stop.",
+            "Sorry, I need a few words about it.",
             'Please describe it in a few words, for example "using my case study on your website".',
         ),
     }

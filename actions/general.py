@@ -53,7 +53,7 @@ class ActionOutOfScope(Action):
         route = org.contact_line().rstrip(".")
         route = route[:1].lower() + route[1:]
         dispatcher.utter_message(
-            text=f"For repairs, rent and other services, {route} "
-            f"({org.office_hours.text}).{website}"
+            text=f"For repairs, rent and other services, {route}. "
+            f"They are open {org.office_hours.text}.{website}"
         )
         return []

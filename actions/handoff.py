@@ -123,7 +123,7 @@ def needs_contact(method: str | None, on_sms: bool) -> bool:
 class ValidateHandoffForm(CountingFormValidation):
     help_texts = {
         "handoff_contact_method": (
-            "Sorry, how should they get back to you: here, by phone or by email?",
+            "Sorry, I didn't catch which one.",
             'Please answer "here" for a reply in this conversation, "phone" for a call, '
             'or "email".',
         ),
@@ -250,10 +250,15 @@ class ActionSubmitHandoff(Action):
         org = current_org()
         hours = org.office_hours.text
         flag = " and marked it urgent" if urgent else ""
+        when = (
+            "as soon as they can"
+            if urgent
+            else f"within {org.handoff_reply_working_days} working days"
+        )
         dispatcher.utter_message(
             text=f"Thank you. I've passed this to {org.contact_team}{flag}. Your reference is "
-            f"{reference}. They work {hours}, and aim to reply within "
-            f"{org.handoff_reply_working_days} working days, {how_they_reply(method, on_sms)}."
+            f"{reference}. They work {hours}, and will reply {when}, "
+            f"{how_they_reply(method, on_sms)}."
         )
         dispatcher.utter_message(
             text="I'll stay quiet now so a person can help you. "

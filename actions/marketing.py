@@ -42,13 +42,13 @@ def parse_channels(text: str) -> list[str] | None:
 
 def describe(channels: list[str]) -> str:
     names = [CHANNEL_NAMES[c] for c in channels]
-    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
 class ValidateMarketingOptOutForm(CountingFormValidation):
     help_texts = {
         "mkt_channels": (
-            "Sorry, which should I stop: email, text messages, phone calls, post, or all?",
+            "Sorry, I didn't recognise a channel there.",
             "Please name one or more of: email, text messages, phone calls, post, "
             'for example "email and texts", or say "all".',
         )

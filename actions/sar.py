@@ -114,17 +114,17 @@ def parse_scope(text: str) -> tuple[str, str | None] | None:
 class ValidateSarForm(CountingFormValidation):
     help_texts = {
         "sar_name": (
-            "Sorry, I couldn't read that as a name. What is your full name?",
+            "Sorry, I couldn't read that as a name.",
             "I need your full name as it appears on your tenancy or account, "
             'for example "Sam Smith".',
         ),
         "sar_for_someone_else": (
-            "Sorry, is it for you, or for someone else?",
+            "Sorry, I didn't catch whether it is for you or for someone else.",
             'Please answer "my own" if the information is about you, or '
             '"someone else" if you are asking for another person.',
         ),
         "sar_subject_name": (
-            "Sorry, I couldn't read that as a name. What is the person's full name?",
+            "Sorry, I couldn't read that as a name.",
             "I need the full name of the person the information is about, "
             'for example "Mary Smith".',
         ),
@@ -134,21 +134,21 @@ class ValidateSarForm(CountingFormValidation):
             '"12 High Street, London NW9 4EW", or a tenancy reference such as "T123456".',
         ),
         "sar_scope": (
-            "Sorry, do you want everything, or something specific?",
+            "Sorry, I didn't catch that.",
             'Please answer "everything", or describe what you want, for example '
             '"repairs and complaints from January 2023 to now".',
         ),
         "sar_scope_detail": (
-            "Sorry, I couldn't use that. What information would you like?",
+            "Sorry, I couldn't use that.",
             "Please describe the information in a few words, with dates if you like, "
             'for example "emails about my rent from 1/3/2022 to 31/8/2023".',
         ),
         "sar_contact_method": (
-            "Sorry, should we use email, phone or post?",
+            "Sorry, I didn't catch which one.",
             'Please answer "email", "phone" or "post".',
         ),
         "sar_confirm": (
-            "Sorry, shall I send the request? Please answer yes or no.",
+            "Sorry, I need a yes or a no.",
             'Please answer "yes" to send the request as shown, or "no" to leave it.',
         ),
     }

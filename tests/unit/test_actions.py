@@ -497,3 +497,18 @@ def test_digression_inside_a_form_does_not_count(db: str, monkeypatch: pytest.Mo
     events, messages = run(answer.ActionAnswerQuestion(), q)
     assert slot_events(events) == {"answer_status": None}
     assert "Back to your request" in texts(messages)
+
+
+def test_every_domain_action_is_served_and_nothing_more() -> None:
+    import inspect
+
+    from rasa_sdk import Action, utils
+
+    import actions.asks  # noqa: F401 - registers the ask actions
+
+    served = {
+        cls().name()
+        for cls in utils.all_subclasses(Action)
+        if cls.__module__.startswith("actions.") and not inspect.isabstract(cls)
+    }
+    assert served == set(DOMAIN["actions"])
