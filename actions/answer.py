@@ -13,7 +13,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.common import org_id
+from actions.common import at_risk, current_org, org_id
 
 logger = logging.getLogger(__name__)
 
@@ -137,6 +137,9 @@ class ActionAnswerQuestion(Action):
         text = str(tracker.latest_message.get("text") or "")[:1000]
         intent = (tracker.latest_message.get("intent") or {}).get("name")
         in_form = bool(tracker.active_loop.get("name"))
+
+        if at_risk(text):  # the emergency route first; the question is still answered
+            dispatcher.utter_message(text=current_org().emergency)
 
         if intent == "ask_sar_question":
             dispatcher.utter_message(text=sar_answer(text))

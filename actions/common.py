@@ -63,11 +63,21 @@ def casework_session() -> Iterator[Session]:
         yield session
 
 
+_channels: dict[str, str] = {}
+
+
 def channel_of(sender_id: str) -> str:
+    """web | sms | rest. A known conversation never changes channel, so it is cached
+    (forms ask several times per turn); an unknown one is looked up again next time."""
+    if sender_id in _channels:
+        return _channels[sender_id]
     from casework import conversations
 
     with casework_session() as session:
-        return conversations.channel_of(session, sender_id)
+        channel = conversations.channel_of(session, sender_id)
+        if conversations.get(session, sender_id) is not None and len(_channels) < 100_000:
+            _channels[sender_id] = channel
+        return channel
 
 
 def sms_number_of(session: Session, sender_id: str) -> str | None:
@@ -105,6 +115,20 @@ def looks_like_markup_or_payload(text: str) -> bool:
 
 def words(text: str) -> list[str]:
     return re.findall(r"[a-z0-9']+", text.lower())
+
+
+# Words that suggest the resident may be at risk, whatever the classifier made of the
+# message: the emergency route is then given first (a false alarm costs one sentence).
+_RISK = re.compile(
+    r"\b(suicid\w*|kill (my ?self|me)|end (it|my life)|hurt (my ?self|me)|terrified|"
+    r"scared|frightened|afraid|unsafe|in danger|abus\w*|domestic (abuse|violence)|"
+    r"violen\w*|stalk\w*|threaten\w*|self.harm)\b",
+    re.IGNORECASE,
+)
+
+
+def at_risk(text: str) -> bool:
+    return bool(_RISK.search(text or ""))
 
 
 def format_date(day: date) -> str:

@@ -16,6 +16,7 @@ from rasa_sdk.types import DomainDict
 from actions.common import (
     CountingFormValidation,
     Validation,
+    at_risk,
     casework_session,
     channel_of,
     current_org,
@@ -55,6 +56,8 @@ REASONS = {
 
 def reason_of(tracker: Tracker) -> str:
     intent = (tracker.latest_message.get("intent") or {}).get("name") or ""
+    if at_risk(str(tracker.latest_message.get("text") or "")):
+        return "distress"
     if intent in ("distress", "complain", "request_human"):
         return intent
     if tracker.get_slot("answer_status") in ("escalate", "not_sure"):

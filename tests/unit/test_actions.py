@@ -512,3 +512,12 @@ def test_every_domain_action_is_served_and_nothing_more() -> None:
         if cls.__module__.startswith("actions.") and not inspect.isabstract(cls)
     }
     assert served == set(DOMAIN["actions"])
+
+
+def test_risk_words_bring_the_emergency_route(db: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(answer, "_answerer", lambda: FakeAnswerer(True))
+    q = tracker(text="my abusive ex got my address, who do you share it with?")
+    _, messages = run(answer.ActionAnswerQuestion(), q)
+    assert "999" in messages[0]["text"] and "—" in messages[1]["text"]
+    events, messages = run(ActionPrepareHandoff(), tracker(text="I'm terrified", intent="complain"))
+    assert "999" in messages[0]["text"] and slot_events(events)["handoff_reason"] == "distress"
