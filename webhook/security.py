@@ -53,6 +53,11 @@ def sender_key() -> str:
     return "ip:" + (get_remote_address() or "unknown")
 
 
+def _has_conversation_id() -> bool:
+    data = request.get_json(silent=True) if request.is_json else None
+    return isinstance(data, dict) and bool(data.get("conversation_id"))
+
+
 def _limit(name: str) -> str:
     env, default = LIMITS[name]
     return os.environ.get(env, default)
@@ -94,8 +99,13 @@ def init_app(app: Flask) -> None:
         ),
         scope="new-chat",
     )
+    per_conversation = limiter.limit(
+        lambda: _limit("chat.post_message"),
+        # A first message has no conversation yet: the per-address new-chat limit applies.
+        exempt_when=lambda: not _has_conversation_id(),
+    )
     view = app.view_functions["chat_api.post_message"]
-    view = limiter.limit(lambda: _limit("chat.post_message"))(new_chat(view))
+    view = per_conversation(new_chat(view))
     app.view_functions["chat_api.post_message"] = view
     app.view_functions["sms.inbound"] = limiter.limit(lambda: _limit("sms.inbound"))(
         app.view_functions["sms.inbound"]

@@ -17,6 +17,7 @@ from functools import wraps
 from typing import Any
 
 from flask import Blueprint, Response, abort, request
+from sqlalchemy.exc import IntegrityError
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
@@ -78,6 +79,25 @@ def inbound() -> Any:
     if len(body) > MAX_BODY:
         abort(413)
     keyword = body.strip().upper().rstrip(".!")
+    for attempt in range(3):
+        try:
+            result = _store_inbound(st, phone, body, sid, keyword)
+            break
+        except IntegrityError:
+            # Two first messages from one phone at once both tried to create its
+            # conversation; the transaction rolled back whole, so try again.
+            if attempt == 2:
+                raise
+    if isinstance(result, Response):
+        return result
+    message_id = result
+    st.submit(_answer, st, message_id)
+    return twiml()
+
+
+def _store_inbound(st: AppState, phone: str, body: str, sid: str, keyword: str) -> Response | int:
+    """Store first. A TwiML response when the message is answered here (keywords,
+    duplicates), else the id of the stored message for the background job."""
     with st.db() as session:
         conversation = conversations.get_or_create_sms(
             session, phone, st.org.id, st.settings.secret_key
@@ -101,9 +121,7 @@ def inbound() -> Any:
                 body=reply,
             )
             return twiml(reply)
-        message_id = message.id
-    st.submit(_answer, st, message_id)
-    return twiml()
+        return message.id
 
 
 def _answer(st: AppState, message_id: int) -> None:
