@@ -21,9 +21,12 @@ MAX_ANSWER_CHARS = 480
 MAX_QUESTION_CHARS = 1000
 MIN_PASSAGES = 3
 # Abstention thresholds, calibrated on the project's own examples (see docs in evaluate.py):
-SCOPE_MIN = 0.5  # scope classifier probability
-DENSE_MIN = 0.30  # best passage cosine, unless a FAQ phrasing matches well
-FAQ_STRONG = 0.72  # a FAQ phrasing this close is enough evidence on its own
+SCOPE_MIN = 0.56  # scope classifier probability (+ FAQ credit) needed to answer
+DENSE_MIN = 0.20  # best passage cosine, unless a FAQ phrasing matches well
+FAQ_FLOOR = 0.55  # FAQ similarity above this adds scope evidence...
+FAQ_CREDIT = 0.8  # ...at this rate
+FAQ_STRONG = 0.68  # a FAQ phrasing this close vouches for a doubtful message
+FAQ_CERTAIN = 0.85  # ...and this close is enough evidence on its own
 FALLBACK_QUERY = "how to contact us about your personal information and privacy"
 
 REASONS = {
@@ -178,7 +181,10 @@ class Answerer:
         top_dense = float(ranked.dense[ranked.rows[0]])
         faq = ranked.faq_best
         confidence = round(0.5 * p_scope + 0.5 * max(top_dense, faq), 4)
-        if p_scope < SCOPE_MIN and faq < FAQ_STRONG + 0.08:
+        # Scope evidence: the classifier, plus credit for a close curated FAQ phrasing (it
+        # vouches for short or oddly worded questions the classifier doubts).
+        evidence = p_scope + FAQ_CREDIT * max(0.0, faq - FAQ_FLOOR)
+        if evidence < SCOPE_MIN and faq < FAQ_CERTAIN:
             return {"reason": "out_of_scope", "confidence": confidence}
         if top_dense < DENSE_MIN and faq < FAQ_STRONG:
             return {"reason": "low_confidence", "confidence": confidence}

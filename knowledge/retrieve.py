@@ -22,7 +22,7 @@ WEIGHTS = {
     "section": 0.12,
     "faq": 1.6,
     "faq_floor": 0.55,  # FAQ similarity below this adds nothing
-    "faq_margin": 0.08,  # only entries this close to the best FAQ match count
+    "faq_margin": 0.05,  # only entries this close to the best FAQ match count
     "secondary": 0.2,
     "alias": 0.05,  # the question names the notice's organisation ("council")
     "window": 0.0,  # sentence-level corpora: add the neighbours' dense score (context)

@@ -141,3 +141,20 @@ def test_project_notices_metadata_and_superseded_excluded() -> None:
         "Pattern circle" in p.text or "Privacy Policies menu" in p.text for p in passages
     )
     assert all(len(p.text) <= MAX_CHARS for p in passages)
+
+
+def test_every_faq_entry_points_at_a_passage() -> None:
+    from knowledge.index import load_faq
+
+    passages = chunk_notices(load_notices())
+    for entry in load_faq():
+        want = str(entry.get("contains", "")).lower()
+        targets = [
+            p
+            for p in passages
+            if p.notice == entry["notice"]
+            and p.section == entry["section"]
+            and want in p.text.lower()
+        ]
+        assert targets, entry
+        assert entry["ask"], entry
