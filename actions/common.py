@@ -218,6 +218,40 @@ _NOT_A_NAME = {
     "none",
     "anonymous",
 }
+_SENTENCE_WORDS = {
+    "i",
+    "want",
+    "my",
+    "me",
+    "you",
+    "your",
+    "data",
+    "please",
+    "the",
+    "what",
+    "how",
+    "why",
+    "information",
+    "info",
+    "copy",
+    "send",
+    "request",
+    "records",
+    "file",
+    "not",
+    "dont",
+    "don't",
+    "know",
+    "is",
+    "are",
+    "to",
+    "of",
+    "can",
+    "do",
+    "have",
+    "would",
+    "like",
+}
 _NAME_PREFIX = re.compile(r"^(my name is|my name's|i am|i'm|im|it is|it's|its|name:?)\s+", re.I)
 
 
@@ -228,7 +262,10 @@ def parse_name(text: str) -> str | None:
         return None
     if not re.fullmatch(r"[^\W\d_]+(?:[ '\-.’][^\W\d_]*)*", name):
         return None
+    tokens = words(name)
     if name.lower() in _NOT_A_NAME or sum(c.isalpha() for c in name) < 2:
+        return None
+    if len(tokens) > 6 or set(tokens) & _SENTENCE_WORDS:  # a sentence, not a name
         return None
     return " ".join(part[:1].upper() + part[1:] for part in name.split())
 

@@ -145,6 +145,9 @@ def test_dates_are_checked() -> None:
         ('{"name": "x"}', None),
         ("12345", None),
         ("hello", None),
+        ("I want my data", None),
+        ("what do you need my name for", None),
+        ("Mary Ann De La Cruz", "Mary Ann De La Cruz"),
     ],
 )
 def test_names(text: str, expected: str | None) -> None:
