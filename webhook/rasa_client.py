@@ -75,7 +75,7 @@ class RasaClient:
         except ValueError as error:
             raise RasaUnavailable("Rasa answered something other than JSON") from error
 
-    def _append_event(self, sender: str, event: dict[str, Any]) -> None:
+    def _append_event(self, sender: str, event: dict[str, Any] | list[dict[str, Any]]) -> None:
         try:
             response = self._http.post(
                 f"{self.base_url}/conversations/{sender}/tracker/events",
@@ -89,8 +89,13 @@ class RasaClient:
             raise RasaUnavailable(f"Rasa answered HTTP {response.status_code}")
 
     def resume(self, sender: str) -> None:
-        """ConversationResumed: the bot answers this conversation again after a handoff."""
-        self._append_event(sender, {"event": "resume"})
+        """ConversationResumed: the bot answers this conversation again after a handoff.
+
+        The action_listen after it gives the policies the state they expect before a
+        user message; without it the messages sent while paused leave the bot silent."""
+        self._append_event(
+            sender, [{"event": "resume"}, {"event": "action", "name": "action_listen"}]
+        )
 
     def restart(self, sender: str) -> None:
         """Forget slots and form state (the resident ended and deleted the chat)."""

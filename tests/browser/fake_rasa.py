@@ -140,9 +140,10 @@ class FakeRasa:
                     self._reply(200, fake.answer(data["sender"], data["message"]))
                 elif path.startswith("/conversations/") and path.endswith("/tracker/events"):
                     sender = path.split("/")[2]
-                    fake.events.append((sender, data))
-                    if data.get("event") == "resume":
-                        fake.paused.discard(sender)
+                    for event in data if isinstance(data, list) else [data]:
+                        fake.events.append((sender, event))
+                        if event.get("event") == "resume":
+                            fake.paused.discard(sender)
                     self._reply(200, {"sender_id": sender, "events": []})
                 else:
                     self._reply(404, {})
