@@ -165,7 +165,7 @@ class Answerer:
             return result
         top = self.bundle.passages[int(rows[0])]
         result["answered"] = True
-        result["answer"] = self._extract(text, qvec, int(rows[0]))
+        result["answer"] = self._extract(text, qvec, int(rows[0]), ranked)
         result["citation"] = {
             "notice": top["notice"],
             "notice_title": top["notice_title"],
@@ -190,34 +190,44 @@ class Answerer:
             return {"reason": "low_confidence", "confidence": confidence}
         return {"reason": None, "confidence": confidence}
 
-    def _extract(self, text: str, qvec: np.ndarray, row: int) -> str:
-        """The most relevant sentence(s) of the passage, <= MAX_ANSWER_CHARS."""
+    def _extract(self, text: str, qvec: np.ndarray, row: int, ranked) -> str:
+        """The most relevant sentence(s) of the passage, <= MAX_ANSWER_CHARS.
+
+        Anchor: the sentence a confidently matched FAQ entry is about, else the sentence most
+        similar to the question (cosine + word overlap). Then grow towards the better
+        neighbour while it fits: one sentence alone often lacks its subject.
+        """
         b = self.bundle
         idx = np.flatnonzero(b.sent_passage == row)
         passage = b.passages[row]["text"]
         if idx.size == 0:
             return _clip(passage)
-        q_toks = set(tokens(text))
-        scores = b.sent_emb[idx] @ qvec
-        overlap = np.array(
-            [len(q_toks & set(tokens(b.sent_text[i]))) / (len(q_toks) or 1) for i in idx]
-        )
-        scores = scores + 0.25 * overlap
-        best = int(np.argmax(scores))
-        chosen = [best]
-        # Context: a list item needs its lead-in; a short sentence reads better with the next.
-        lead = passage.split("\n", 1)[0] if "\n- " in passage else ""
         sents = [b.sent_text[i] for i in idx]
-        answer = sents[best]
-        if lead and lead != answer and lead in sents:
-            answer = f"{lead} {answer}" if len(lead) + len(answer) < MAX_ANSWER_CHARS else answer
-        else:
-            for j in (best + 1, best - 1):
-                if 0 <= j < len(sents) and len(answer) < 160:
-                    extra = sents[j]
-                    if len(answer) + len(extra) + 1 <= MAX_ANSWER_CHARS:
-                        answer = f"{answer} {extra}" if j > best else f"{extra} {answer}"
-                        chosen.append(j)
+        q_toks = set(tokens(text))
+        overlap = np.array([len(q_toks & set(tokens(s))) / (len(q_toks) or 1) for s in sents])
+        scores = b.sent_emb[idx] @ qvec + 0.25 * overlap
+        best = int(np.argmax(scores))
+        hint = ranked.faq_hint.lower()
+        if hint and ranked.faq_row == row and ranked.faq_best >= FAQ_STRONG:
+            hinted = [j for j, s in enumerate(sents) if hint in s.lower()]
+            if hinted:
+                best = hinted[0]
+        lo = hi = best
+        is_list = "\n- " in passage
+        lead = passage.split("\n", 1)[0] if is_list else ""
+        while hi - lo < 2:
+            options = [j for j in (lo - 1, hi + 1) if 0 <= j < len(sents)]
+            if is_list:  # list items: only the lead-in is worth adding
+                options = [j for j in options if sents[j] == lead]
+            if not options:
+                break
+            j = max(options, key=lambda k: scores[k])
+            if len(" ".join(sents[min(lo, j) : max(hi, j) + 1])) > MAX_ANSWER_CHARS:
+                break
+            lo, hi = min(lo, j), max(hi, j)
+        answer = " ".join(sents[lo : hi + 1])
+        if is_list and lead and lead not in answer and len(lead) + len(answer) < MAX_ANSWER_CHARS:
+            answer = f"{lead} {answer}"
         return _clip(answer)
 
 

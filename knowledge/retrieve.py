@@ -37,6 +37,7 @@ class Ranked:
     bm25: np.ndarray  # full normalised bm25 vector
     faq_best: float  # best FAQ phrasing similarity among allowed notices
     faq_row: int  # passage row the best FAQ entry points at (-1 if none)
+    faq_hint: str = ""  # the best FAQ entry's `contains` text (the sentence it is about)
 
 
 class Retriever:
@@ -96,7 +97,7 @@ class Retriever:
                 tier = np.where(named, 0.0, tier)
                 fused = fused + w["alias"] * named
         fused = fused - w["secondary"] * tier
-        faq_best, faq_row = 0.0, -1
+        faq_best, faq_row, faq_hint = 0.0, -1, ""
         if len(self.b.faq):
             phr = self.b.faq_emb @ qvec
             entry = np.full(len(self.b.faq), -1.0, dtype=np.float32)
@@ -110,6 +111,7 @@ class Retriever:
                 fused = fused + w["faq"] * per_passage
             k = int(entry.argmax())
             faq_best = float(entry[k])
+            faq_hint = str(self.b.faq[k].get("contains", ""))
             rows_k = np.flatnonzero(self.faq_map[k])
             if rows_k.size:
                 faq_row = int(rows_k[np.argmax(dense[rows_k])])
@@ -118,4 +120,4 @@ class Retriever:
         order = np.argsort(-fused, kind="stable")
         if notice is not None:
             order = order[np.isfinite(fused[order])]
-        return Ranked(order, fused[order], dense, bm_n, faq_best, faq_row)
+        return Ranked(order, fused[order], dense, bm_n, faq_best, faq_row, faq_hint)
