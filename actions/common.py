@@ -131,6 +131,16 @@ def at_risk(text: str) -> bool:
     return bool(_RISK.search(text or ""))
 
 
+_QUESTION_START = re.compile(
+    r"^\s*(how|what|can|could|is|are|do|does|will|would|should|why|when|where)\b", re.I
+)
+
+
+def is_question(text: str) -> bool:
+    """'How do I stop marketing emails?' asks; it does not yet tell us to act."""
+    return text.strip().endswith("?") or bool(_QUESTION_START.match(text))
+
+
 def format_date(day: date) -> str:
     """'Monday 4 January 2027' (no zero padding, no markup)."""
     return f"{day:%A} {day.day} {day:%B %Y}"

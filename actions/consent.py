@@ -18,6 +18,7 @@ from actions.common import (
     Validation,
     casework_session,
     clean_text,
+    is_question,
     looks_like_markup_or_payload,
     org_id,
     words,
@@ -123,6 +124,8 @@ class ValidateConsentWithdrawalForm(CountingFormValidation):
         """'Stop using my photos' already says what: no need to ask."""
         if tracker.get_slot("requested_slot") or tracker.get_slot("consent_purpose"):
             return {}
+        if is_question(str(tracker.latest_message.get("text") or "")):
+            return {}  # a question about it: confirm what they want before recording
         intent = (tracker.latest_message.get("intent") or {}).get("name")
         if intent != "request_consent_withdrawal":
             return {}

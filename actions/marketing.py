@@ -16,6 +16,7 @@ from actions.common import (
     CountingFormValidation,
     Validation,
     casework_session,
+    is_question,
     looks_like_markup_or_payload,
     org_id,
     words,
@@ -63,6 +64,8 @@ class ValidateMarketingOptOutForm(CountingFormValidation):
         """'Stop texting me offers' already says which channel: no need to ask."""
         if tracker.get_slot("requested_slot") or tracker.get_slot("mkt_channels"):
             return {}
+        if is_question(str(tracker.latest_message.get("text") or "")):
+            return {}  # a question about it: confirm what they want before recording
         intent = (tracker.latest_message.get("intent") or {}).get("name")
         if intent != "request_marketing_opt_out":
             return {}

@@ -273,6 +273,13 @@ def test_marketing_channel_from_the_first_message(db: str) -> None:
     assert slots["mkt_channels"] == ["sms"]
 
 
+def test_a_question_about_opting_out_is_not_recorded_at_once(db: str) -> None:
+    t = tracker(text="how do I stop marketing emails?", intent="request_marketing_opt_out")
+    t.active_loop = {"name": "marketing_opt_out_form"}
+    events, _ = run(ValidateMarketingOptOutForm(), t)
+    assert "mkt_channels" not in slot_events(events)
+
+
 def test_consent_purpose_free_text_is_something_else(db: str) -> None:
     events, _ = validate(
         ValidateConsentWithdrawalForm(), "consent_purpose", "using my story in your magazine"
