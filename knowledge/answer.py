@@ -19,6 +19,7 @@ from knowledge.lexical import STOPWORDS, tokens
 
 MAX_ANSWER_CHARS = 480
 MAX_QUESTION_CHARS = 1000
+GROW_BELOW = 220  # add neighbouring sentences while the answer is shorter than this
 MIN_PASSAGES = 3
 # Abstention thresholds, calibrated on the project's own examples (see docs in evaluate.py):
 SCOPE_MIN = 0.56  # scope classifier probability (+ FAQ credit) needed to answer
@@ -215,7 +216,8 @@ class Answerer:
         lo = hi = best
         is_list = "\n- " in passage
         lead = passage.split("\n", 1)[0] if is_list else ""
-        while hi - lo < 2:
+        # Grow only while short: a resident reads this on a phone.
+        while hi - lo < 2 and len(" ".join(sents[lo : hi + 1])) < GROW_BELOW:
             options = [j for j in (lo - 1, hi + 1) if 0 <= j < len(sents)]
             if is_list:  # list items: only the lead-in is worth adding
                 options = [j for j in options if sents[j] == lead]

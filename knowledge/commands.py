@@ -15,7 +15,9 @@ def _org(args: argparse.Namespace) -> str:
 
 
 def _emit(obj: dict) -> None:
-    sys.stdout.write(json.dumps(obj, ensure_ascii=False) + "\n")
+    line = json.dumps(obj, ensure_ascii=False)
+    # Undecodable input (lone surrogates from argv) must not crash the write.
+    sys.stdout.write(line.encode("utf-8", "replace").decode("utf-8") + "\n")
     sys.stdout.flush()
 
 
@@ -38,6 +40,8 @@ def cmd_ask(args: argparse.Namespace) -> int:
             return 2
         _emit(answerer.ask(args.question, notice=args.notice))
         return 0
+    if hasattr(sys.stdin, "reconfigure"):  # binary garbage becomes U+FFFD, then "unreadable"
+        sys.stdin.reconfigure(errors="replace")
     for line in sys.stdin:  # --jsonl: one question per line, model loaded once
         _emit(answerer.ask(line.rstrip("\r\n"), notice=args.notice))
     return 0

@@ -257,3 +257,18 @@ def test_cli_ask_jsonl(knowledge_data_dir: Path) -> None:
     assert [r["question"] for r in lines] == questions
     assert [r["answered"] for r in lines] == [True, False, False, False]
     assert all(len(r["passages"]) >= 3 for r in lines)
+
+
+def test_cli_jsonl_binary_input(knowledge_data_dir: Path) -> None:
+    env = {**os.environ, "DATA_DIR": str(knowledge_data_dir)}
+    exe = [str(PRIVACYBOT)] if PRIVACYBOT.exists() else [sys.executable, "-m", "privacybot.cli"]
+    out = subprocess.run(
+        [*exe, "ask", "--jsonl"],
+        input=b"\xff\xfe\x00\x01garbage\nwho is the dpo\n",
+        capture_output=True,
+        env=env,
+        timeout=300,
+    )
+    assert out.returncode == 0, out.stderr
+    lines = [json.loads(line) for line in out.stdout.decode().splitlines()]
+    assert [r["answered"] for r in lines] == [False, True]
