@@ -42,13 +42,25 @@ SAR_FACTS: dict[str, str] = {
         "person's written permission (or proof of legal authority such as a power of "
         "attorney) and ID for both of you."
     ),
+    "why": "You don't have to say why you want your information, or use any special "
+    "words. It's free, and we reply within one calendar month.",
+    "late": (
+        "If we don't reply within the time limit, tell us and we'll put it right. You can "
+        "also complain to the Information Commissioner's Office (ico.org.uk, 0303 123 1113)."
+    ),
     "how": (
         "You can ask in any way: here in the chat, by text, phone, email or letter. No "
         "special words or form are needed. It's free, and we reply within one calendar month."
     ),
 }
 _SAR_TOPICS: tuple[tuple[str, str], ...] = (
-    ("behalf", r"behalf|for my|someone else|another person|mum|dad|son|daughter|partner"),
+    ("late", r"\blate\b|don'?t (reply|respond|answer)|miss(ed)? the deadline|ignored"),
+    ("why", r"\bwhy\b|reason"),
+    (
+        "behalf",
+        r"behalf|for my|someone else|another person|"
+        r"\b(mum|mother|dad|father|son|daughter|partner|solicitor|carer)\b",
+    ),
     ("cost", r"cost|fee|pay|charge|free|price"),
     ("id", r"\bid\b|identity|identification|proof|passport|licen[cs]e"),
     ("time", r"how long|time|days|deadline|when|month|extend|late"),

@@ -531,3 +531,18 @@ def test_risk_words_bring_the_emergency_route(db: str, monkeypatch: pytest.Monke
     assert "999" in messages[0]["text"] and "—" in messages[1]["text"]
     events, messages = run(ActionPrepareHandoff(), tracker(text="I'm terrified", intent="complain"))
     assert "999" in messages[0]["text"] and slot_events(events)["handoff_reason"] == "distress"
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("how long does a SAR take?", "one calendar month"),
+        ("is there a fee for a subject access request?", "free"),
+        ("what ID do you need?", "passport"),
+        ("can my solicitor ask for my records?", "written permission"),
+        ("do I have to give a reason?", "don't have to say why"),
+        ("what if you don't reply to my SAR?", "Information Commissioner"),
+    ],
+)
+def test_sar_questions_get_the_right_rule(question: str, expected: str) -> None:
+    assert expected in answer.sar_answer(question)
