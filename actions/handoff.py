@@ -27,24 +27,12 @@ from actions.common import (
     sms_number_of,
     words,
 )
+from actions.sar import SAR_SLOTS
 from actions.transcript import transcript_of
 
 HANDOFF_SLOTS = ("handoff_contact_method", "handoff_contact", "handoff_reason", "handoff_urgent")
 # Other forms' answers: dropped when the resident switches to a person mid-form.
-OTHER_FORM_SLOTS = (
-    "sar_name",
-    "sar_for_someone_else",
-    "sar_subject_name",
-    "sar_locator",
-    "sar_scope",
-    "sar_scope_detail",
-    "sar_contact_method",
-    "sar_contact",
-    "sar_confirm",
-    "mkt_channels",
-    "consent_purpose",
-    "consent_detail",
-)
+OTHER_FORM_SLOTS = (*SAR_SLOTS, "mkt_channels", "consent_purpose", "consent_detail")
 
 REASONS = {
     "distress": "The resident may be distressed or at risk",
@@ -108,7 +96,7 @@ class ActionPrepareHandoff(Action):
         ]
 
 
-def parse_handoff_method(text: str, on_sms: bool) -> str | None:
+def parse_handoff_method(text: str) -> str | None:
     tokens = set(words(text))
     if parse_email(text) or "email" in tokens or "e-mail" in text.lower():
         return "email"
@@ -164,8 +152,7 @@ class ValidateHandoffForm(CountingFormValidation):
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Validation:
         text = self.answer_text(tracker, value)
-        on_sms = channel_of(tracker.sender_id) == "sms"
-        method = None if looks_like_markup_or_payload(text) else parse_handoff_method(text, on_sms)
+        method = None if looks_like_markup_or_payload(text) else parse_handoff_method(text)
         if method is None:
             return self.reject(dispatcher, tracker, "handoff_contact_method")
         contact = parse_email(text) if method == "email" else None
