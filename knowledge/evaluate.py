@@ -161,8 +161,8 @@ def _sentence_bundle(policy: str, sentences: list[str], emb: np.ndarray) -> Inde
     )
 
 
-# Same fusion as production (no FAQ or section titles exist for these policies); not tuned
-# on PrivacyQA, which is evaluation data only.
+# Same fusion as production's generic path (no FAQ, so retrieve.GENERIC_WEIGHTS apply; no
+# section titles exist for these policies); not tuned on PrivacyQA, evaluation data only.
 PRIVACYQA_WEIGHTS: dict = {"section": 0.0}
 
 
