@@ -211,3 +211,33 @@ def category_profile(vecs: np.ndarray) -> np.ndarray:
         best[:, k] = sims[:, cat == k].max(axis=1)
     z = np.exp((best - best.max(axis=1, keepdims=True)) / TEMPERATURE)
     return (z / z.sum(axis=1, keepdims=True)).astype(np.float32)
+
+
+HUB_K = 10  # CSLS neighbourhood size (Conneau et al. 2018)
+
+
+@cache
+def _reference_questions() -> np.ndarray:
+    """Questions people ask about personal data: the project's FAQ phrasings plus each
+    category's prototype question. Only their spread matters (see hubness)."""
+    from knowledge.embed import encode
+    from knowledge.index import load_faq
+
+    texts = [str(q) for e in load_faq() for q in e.get("ask", [])]
+    texts += [protos[0] for protos in TAXONOMY.values()]
+    return encode(texts)
+
+
+def hubness(vecs: np.ndarray, k: int = HUB_K) -> np.ndarray:
+    """Mean cosine of each passage to its k nearest reference questions.
+
+    A generic passage ("this policy explains how we collect, use and share information")
+    sits close to every question and outranks the specific one that answers; subtracting
+    half of this (CSLS, cross-domain similarity local scaling) removes that pull.
+    """
+    ref = _reference_questions()
+    if not len(vecs) or not len(ref):
+        return np.zeros(len(vecs), dtype=np.float32)
+    sims = np.atleast_2d(vecs) @ ref.T
+    k = min(k, sims.shape[1])
+    return np.partition(sims, -k, axis=1)[:, -k:].mean(axis=1).astype(np.float32)

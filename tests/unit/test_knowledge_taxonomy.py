@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from knowledge.taxonomy import TAXONOMY, THESAURUS, category_profile, concepts, expand_query
+from knowledge.taxonomy import (
+    TAXONOMY,
+    THESAURUS,
+    category_profile,
+    concepts,
+    expand_query,
+    hubness,
+)
 
 
 def test_concepts_name_the_thesaurus_groups() -> None:
@@ -59,3 +66,16 @@ def test_generic_path_only_without_faq() -> None:
     q = "how long do you keep my data?"
     ranked = retriever.rank(q, encode([q])[0])
     assert int(ranked.rows[0]) == 1
+
+
+def test_hubness_is_higher_for_generic_sentences() -> None:
+    from knowledge.embed import encode
+
+    vecs = encode(
+        [
+            "This privacy policy explains how we collect, use and share your personal information.",
+            "Our office car park closes at 6pm on weekdays.",
+        ]
+    )
+    hub = hubness(vecs)
+    assert hub.shape == (2,) and hub[0] > hub[1]
