@@ -31,7 +31,7 @@ WEIGHTS = {
     "faq_margin": 0.05,  # only entries this close to the best FAQ match count
     "secondary": 0.2,
     "alias": 0.05,  # the question names the notice's organisation ("council")
-    "window": 0.0,  # sentence-level corpora: add the neighbours' dense score (context)
+    "window": 0.25,  # add the better neighbour's score (same notice): context of the answer
     "expand": 0.0,  # thesaurus concept descriptions averaged into the query vector
     "taxonomy": 0.0,  # bonus x P(same privacy-policy category) for question and passage
     "hub": 0.0,  # minus this x the passage's closeness to questions in general (CSLS)
