@@ -29,6 +29,9 @@ def _stack_env(data_dir: Path, extra: dict[str, str] | None = None) -> dict[str,
         "SECRET_KEY": "integration-secret-key",
         "RASA_TOKEN": "integration-rasa-token",
         "TWILIO_AUTH_TOKEN": "integration-twilio-token",
+        # Every test conversation comes from 127.0.0.1: per-address limits stay on, but
+        # sized for a test session rather than for one resident.
+        "RATE_LIMIT_NEW_CHAT": "600/minute",
         **(extra or {}),
     }
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -58,9 +59,16 @@ def tracker(
     )
 
 
+def run_async(coroutine: Any) -> Any:
+    """asyncio.run in a worker thread: a session-wide Playwright browser (browser tests)
+    keeps an event loop running in the main thread, where asyncio.run would refuse."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
+
+
 def run(action: Any, t: Tracker) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     dispatcher = CollectingDispatcher()
-    events = asyncio.run(action.run(dispatcher, t, DOMAIN))
+    events = run_async(action.run(dispatcher, t, DOMAIN))
     return events, dispatcher.messages
 
 
@@ -259,8 +267,8 @@ def test_on_sms_the_number_is_not_asked(db: str) -> None:
         conversation = conversations.get_or_create_sms(session, "07700900123", "barnet-homes", "k")
         sms_id = conversation.id
     form = ValidateSarForm()
-    web = asyncio.run(form.required_slots([], CollectingDispatcher(), tracker("web-1"), DOMAIN))
-    sms = asyncio.run(form.required_slots([], CollectingDispatcher(), tracker(sms_id), DOMAIN))
+    web = run_async(form.required_slots([], CollectingDispatcher(), tracker("web-1"), DOMAIN))
+    sms = run_async(form.required_slots([], CollectingDispatcher(), tracker(sms_id), DOMAIN))
     assert "sar_contact_method" in web and "sar_contact" in web
     assert "sar_contact_method" not in sms and "sar_contact" not in sms
 
