@@ -438,12 +438,6 @@ def test_cancel_leaves_the_form(db: str) -> None:
     assert "Nothing has been saved" in texts(messages)
 
 
-def test_out_of_scope_gives_the_contact_route(db: str) -> None:
-    _, messages = run(ActionOutOfScope(), tracker(text="my boiler is broken"))
-    said = texts(messages)
-    assert "Talk2Us" in said and "020 8080 6587" in said
-
-
 # --------------------------------------------------------------------------- answers
 
 
@@ -465,6 +459,22 @@ class FakeAnswerer:
             "citation": citation if self.answered else None,
             "passages": [],
         }
+
+
+def test_out_of_scope_gives_the_contact_route(db: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(answer, "_answerer", lambda: FakeAnswerer(False))
+    _, messages = run(ActionOutOfScope(), tracker(text="my boiler is broken"))
+    said = texts(messages)
+    assert "Talk2Us" in said and "020 8080 6587" in said
+
+
+def test_privacy_question_filed_as_out_of_scope_is_still_answered(
+    db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(answer, "_answerer", lambda: FakeAnswerer(True))
+    _, messages = run(ActionOutOfScope(), tracker(text="how long are my records kept for"))
+    said = texts(messages)
+    assert "six years" in said and "Talk2Us" not in said
 
 
 def test_answer_with_citation(db: str, monkeypatch: pytest.MonkeyPatch) -> None:
