@@ -23,7 +23,7 @@ def create_app(settings: Settings | None = None, *, background: bool = True) -> 
     `send_due()` and `frontdoor.replay_unprocessed()` by hand."""
     from casework.db import upgrade
     from privacybot.orgs import load_org
-    from webhook import api, chat, inbox, security, sms
+    from webhook import api, chat, cors, inbox, security, sms
     from webhook.outbox import OutboxSender
     from webhook.rasa_client import RasaClient
     from webhook.state import AppState
@@ -60,6 +60,7 @@ def create_app(settings: Settings | None = None, *, background: bool = True) -> 
 
         app.register_blueprint(dev.bp)
     security.init_app(app)
+    cors.init_app(app, state.org.contact.get("website"))
 
     if background:
         _start_background(state)

@@ -232,3 +232,31 @@ def test_widget_page_and_config(client: FlaskClient) -> None:
     assert "script-src 'self'" in page.headers["Content-Security-Policy"]
     config = client.get("/api/chat/config").get_json()
     assert config["retention_days"] == 90 and config["contact_team"] == "Talk2Us"
+
+
+def test_widget_on_the_landlords_site_may_call_the_chat_api(client: FlaskClient) -> None:
+    """The widget is embedded on the organisation's website (another origin)."""
+    landlord = "https://www.barnethomes.org"
+    preflight = client.options(
+        "/api/chat",
+        headers={
+            "Origin": landlord,
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "content-type",
+        },
+    )
+    assert preflight.headers["Access-Control-Allow-Origin"] == landlord
+    assert "POST" in preflight.headers["Access-Control-Allow-Methods"]
+    posted = client.post("/api/chat", json={"text": "hello"}, headers={"Origin": landlord})
+    assert posted.status_code == 200
+    assert posted.headers["Access-Control-Allow-Origin"] == landlord
+
+
+def test_other_origins_and_other_routes_get_no_cors(client: FlaskClient) -> None:
+    evil = client.options(
+        "/api/chat",
+        headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "POST"},
+    )
+    assert "Access-Control-Allow-Origin" not in evil.headers
+    tickets = client.get("/api/tickets", headers={"Origin": "https://www.barnethomes.org"})
+    assert "Access-Control-Allow-Origin" not in tickets.headers
