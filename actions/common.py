@@ -342,6 +342,24 @@ def find_dates(text: str, today: date | None = None) -> list[date]:
 Validation = dict[str, Any]
 
 
+# What a contact detail must look like, by contact method: the SAR and handoff forms
+# both ask for one and explain it the same way.
+CONTACT_HELP: dict[str, tuple[str, str]] = {
+    "email": (
+        "Sorry, that doesn't look like an email address.",
+        'I need an email address such as "sam.smith@example.com".',
+    ),
+    "phone": (
+        "Sorry, that doesn't look like a UK phone number.",
+        'I need a UK phone number such as "07700 900123" or "020 8080 6587".',
+    ),
+    "post": (
+        "Sorry, I couldn't find a UK postcode in that address.",
+        'I need a postal address with its postcode, for example "12 High Street, London NW9 4EW".',
+    ),
+}
+
+
 class CountingFormValidation(FormValidationAction):
     """Base for every form's validator.
 

@@ -14,6 +14,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.common import (
+    CONTACT_HELP,
     CountingFormValidation,
     Validation,
     at_risk,
@@ -126,15 +127,8 @@ class ValidateHandoffForm(CountingFormValidation):
     def help_for(self, slot: str, tracker: Tracker) -> tuple[str, str]:
         if slot != "handoff_contact":
             return super().help_for(slot, tracker)
-        if tracker.get_slot("handoff_contact_method") == "email":
-            return (
-                "Sorry, that doesn't look like an email address.",
-                'I need an email address such as "sam.smith@example.com".',
-            )
-        return (
-            "Sorry, that doesn't look like a UK phone number.",
-            'I need a UK phone number such as "07700 900123" or "020 8080 6587".',
-        )
+        method = tracker.get_slot("handoff_contact_method")
+        return CONTACT_HELP["email" if method == "email" else "phone"]
 
     async def required_slots(
         self,

@@ -14,6 +14,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.common import (
+    CONTACT_HELP,
     CountingFormValidation,
     DateProblem,
     Validation,
@@ -160,21 +161,7 @@ class ValidateSarForm(CountingFormValidation):
         if slot != "sar_contact":
             return super().help_for(slot, tracker)
         method = tracker.get_slot("sar_contact_method")
-        if method == "email":
-            return (
-                "Sorry, that doesn't look like an email address.",
-                'I need an email address such as "sam.smith@example.com".',
-            )
-        if method == "phone":
-            return (
-                "Sorry, that doesn't look like a UK phone number.",
-                'I need a UK phone number such as "07700 900123" or "020 8080 6587".',
-            )
-        return (
-            "Sorry, I couldn't find a UK postcode in that address.",
-            "I need a postal address with its postcode, for example "
-            '"12 High Street, London NW9 4EW".',
-        )
+        return CONTACT_HELP[method if method in ("email", "phone") else "post"]
 
     async def required_slots(
         self,
