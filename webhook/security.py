@@ -16,7 +16,7 @@ csrf = CSRFProtect()
 
 # Per sender, per minute. Overridable for load tests and busy deployments.
 LIMITS = {
-    "chat.post_message": ("RATE_LIMIT_CHAT", "30/minute;5/second"),
+    "chat.post_message": ("RATE_LIMIT_CHAT", "30/minute;10 per 10 seconds"),
     "chat.new_conversations": ("RATE_LIMIT_NEW_CHAT", "60/minute"),
     "sms.inbound": ("RATE_LIMIT_SMS", "30/minute;5/second"),
     "inbox.login": ("RATE_LIMIT_LOGIN", "20/minute"),

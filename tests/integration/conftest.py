@@ -32,6 +32,7 @@ def _stack_env(data_dir: Path, extra: dict[str, str] | None = None) -> dict[str,
         # Every test conversation comes from 127.0.0.1: per-address limits stay on, but
         # sized for a test session rather than for one resident.
         "RATE_LIMIT_NEW_CHAT": "600/minute",
+        "RATE_LIMIT_CHAT": "300/minute",
         **(extra or {}),
     }
 
