@@ -16,13 +16,15 @@ def cmd_upgrade(args: argparse.Namespace) -> int:
 
 
 def cmd_purge(args: argparse.Namespace) -> int:
-    from casework.retention import purge_expired
+    from casework.retention import forget_tracker, purge_expired
     from privacybot.settings import load_settings
 
     settings = load_settings()
     db.upgrade(settings.database_url)
     with db.session_scope(settings.database_url) as session:
         result = purge_expired(session, settings.transcript_retention_days)
+    purged = result.pop("deleted_conversation_ids")
+    result["tracker_events_deleted"] = forget_tracker(settings.tracker_url, purged)
     print(result)
     return 0
 

@@ -7,9 +7,11 @@ copy of the transcript after the same period.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, inspect, select, text
 from sqlalchemy.orm import Session
 
 from casework import audit
@@ -18,7 +20,7 @@ from casework.models import Conversation, Ticket, TicketStatus, utcnow
 
 def purge_expired(
     session: Session, retention_days: int, now: datetime | None = None
-) -> dict[str, int]:
+) -> dict[str, Any]:
     cutoff = (now or utcnow()) - timedelta(days=retention_days)
     open_conversations = select(Ticket.conversation_id).where(
         Ticket.status != TicketStatus.RESOLVED, Ticket.conversation_id.is_not(None)
@@ -39,6 +41,7 @@ def purge_expired(
             ticket.transcript = []
             scrubbed += 1
     result = {"conversations_deleted": len(stale), "transcripts_scrubbed": scrubbed}
+    session.info["purged_conversation_ids"] = [c.id for c in stale]
     audit.log(
         session, audit.SYSTEM, "retention.purge", None, retention_days=retention_days, **result
     )
@@ -50,3 +53,21 @@ def delete_conversation(session: Session, conversation: Conversation) -> None:
     because staff still need it to act on the request."""
     audit.log(session, "resident", "conversation.deleted", None, conversation=conversation.id)
     session.delete(conversation)
+
+
+def forget_tracker(tracker_url: str | None, conversation_ids: Iterable[str]) -> int:
+    """Rasa keeps its own copy of every turn in its tracker store (table `events`, keyed
+    by sender id): a deleted or expired conversation must go from there too."""
+    ids = list(conversation_ids)
+    if not tracker_url or not ids:
+        return 0
+    from casework.db import get_engine
+
+    engine = get_engine(tracker_url)
+    if not inspect(engine).has_table("events"):
+        return 0
+    delete = text("DELETE FROM events WHERE sender_id IN :ids").bindparams(
+        bindparam("ids", expanding=True)
+    )
+    with engine.begin() as connection:
+        return int(connection.execute(delete, {"ids": ids}).rowcount or 0)

@@ -71,6 +71,7 @@ class Settings:
     public_base_url: str
     production: bool
     transcript_retention_days: int
+    tracker_url: str | None = None  # Rasa's tracker store, so retention can reach it too
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -112,4 +113,5 @@ def load_settings() -> Settings:
         public_base_url=env.get("PUBLIC_BASE_URL", f"http://127.0.0.1:{web_port}").rstrip("/"),
         production=production,
         transcript_retention_days=int(env.get("TRANSCRIPT_RETENTION_DAYS", "90")),
+        tracker_url=env.get("TRACKER_URL") or None,
     )

@@ -146,4 +146,6 @@ def end_conversation(conversation_id: str) -> Any:
         st.rasa.restart(conversation_id)
     except RasaUnavailable:
         pass
+    # ...and Rasa's own copy of the turns goes too (after the restart, which adds events).
+    retention.forget_tracker(st.settings.tracker_url, [conversation_id])
     return jsonify({"deleted": True, "conversation_id": conversation_id})

@@ -192,3 +192,23 @@ def test_sms_conversation_with_signed_requests(stack: Any, twilio_fake: Any) -> 
     assert forged.status_code == 403
     stop = signed_sms(stack, phone, "STOP")
     assert "unsubscribed" in stop.text
+
+
+def test_end_and_delete_removes_the_chat_and_rasas_copy(stack: Any) -> None:
+    from sqlalchemy import create_engine, text
+
+    me = WebResident(stack)
+    me.says("hello")
+    me.says("what is personal data")
+    conversation_id = me.conversation_id
+    tracker = create_engine(stack.env["TRACKER_URL"])
+    count = text("SELECT count(*) FROM events WHERE sender_id = :sid")
+    with tracker.connect() as connection:
+        assert connection.execute(count, {"sid": conversation_id}).scalar() > 0
+    ended = requests.delete(f"{stack.web_url}/api/chat/{conversation_id}", timeout=30)
+    assert ended.status_code == 200 and ended.json()["deleted"] is True
+    with tracker.connect() as connection:
+        assert connection.execute(count, {"sid": conversation_id}).scalar() == 0
+    gone = requests.get(f"{stack.web_url}/api/chat/{conversation_id}/messages", timeout=10)
+    assert gone.status_code == 404
+    tracker.dispose()

@@ -203,3 +203,22 @@ def test_phone_helpers() -> None:
     assert normalise_phone("07700 900123") == "+447700900123"
     assert normalise_phone("0044 7700 900123") == "+447700900123"
     assert mask_phone("07700900123") == "+44*******123"
+
+
+def test_forget_tracker_deletes_rasas_copy_of_the_conversation(tmp_path) -> None:
+    """Rasa's tracker store (table `events`, keyed by sender id) is cleared too."""
+    from sqlalchemy import create_engine, text
+
+    url = f"sqlite:///{tmp_path / 'tracker.db'}"
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        connection.execute(text("CREATE TABLE events (id INTEGER PRIMARY KEY, sender_id TEXT)"))
+        connection.execute(
+            text("INSERT INTO events (sender_id) VALUES ('gone'), ('gone'), ('kept')")
+        )
+    assert retention.forget_tracker(url, ["gone"]) == 2
+    with engine.connect() as connection:
+        left = connection.execute(text("SELECT sender_id FROM events")).scalars().all()
+    assert left == ["kept"]
+    assert retention.forget_tracker(None, ["kept"]) == 0
+    assert retention.forget_tracker(f"sqlite:///{tmp_path / 'empty.db'}", ["kept"]) == 0
