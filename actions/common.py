@@ -141,6 +141,20 @@ def is_question(text: str) -> bool:
     return text.strip().endswith("?") or bool(_QUESTION_START.match(text))
 
 
+def opening_request(tracker: Tracker, intent: str, slot: str) -> str | None:
+    """The text of a first message that already says what to act on ("stop texting me
+    offers"), or None: when the form has asked already, the slot is filled, the message
+    is a question (confirm before recording), or the message was another intent."""
+    if tracker.get_slot("requested_slot") or tracker.get_slot(slot):
+        return None
+    text = str(tracker.latest_message.get("text") or "")
+    if is_question(text):
+        return None
+    if (tracker.latest_message.get("intent") or {}).get("name") != intent:
+        return None
+    return text
+
+
 def format_date(day: date) -> str:
     """'Monday 4 January 2027' (no zero padding, no markup)."""
     return f"{day:%A} {day.day} {day:%B %Y}"

@@ -18,8 +18,8 @@ from actions.common import (
     Validation,
     casework_session,
     clean_text,
-    is_question,
     looks_like_markup_or_payload,
+    opening_request,
     org_id,
     words,
 )
@@ -122,14 +122,10 @@ class ValidateConsentWithdrawalForm(CountingFormValidation):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
         """'Stop using my photos' already says what: no need to ask."""
-        if tracker.get_slot("requested_slot") or tracker.get_slot("consent_purpose"):
+        text = opening_request(tracker, "request_consent_withdrawal", "consent_purpose")
+        if text is None:
             return {}
-        if is_question(str(tracker.latest_message.get("text") or "")):
-            return {}  # a question about it: confirm what they want before recording
-        intent = (tracker.latest_message.get("intent") or {}).get("name")
-        if intent != "request_consent_withdrawal":
-            return {}
-        purpose = parse_purpose(str(tracker.latest_message.get("text") or ""))
+        purpose = parse_purpose(text)
         if purpose in (None, "other") or purpose not in offered_purposes(org_id()):
             return {}
         return {"consent_purpose": purpose}

@@ -16,8 +16,8 @@ from actions.common import (
     CountingFormValidation,
     Validation,
     casework_session,
-    is_question,
     looks_like_markup_or_payload,
+    opening_request,
     org_id,
     words,
 )
@@ -62,14 +62,10 @@ class ValidateMarketingOptOutForm(CountingFormValidation):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
         """'Stop texting me offers' already says which channel: no need to ask."""
-        if tracker.get_slot("requested_slot") or tracker.get_slot("mkt_channels"):
+        text = opening_request(tracker, "request_marketing_opt_out", "mkt_channels")
+        if text is None:
             return {}
-        if is_question(str(tracker.latest_message.get("text") or "")):
-            return {}  # a question about it: confirm what they want before recording
-        intent = (tracker.latest_message.get("intent") or {}).get("name")
-        if intent != "request_marketing_opt_out":
-            return {}
-        channels = parse_channels(str(tracker.latest_message.get("text") or ""))
+        channels = parse_channels(text)
         return {"mkt_channels": channels} if channels else {}
 
     def validate_mkt_channels(
