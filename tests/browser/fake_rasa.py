@@ -5,12 +5,13 @@ database: a handoff opens a ticket and pauses the conversation; a SAR creates on
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from tests.fakes.loopback import LoopbackServer
 
 LONG_ANSWER = (
     "You have the right to ask for a copy of the personal information we hold about you. "
@@ -22,7 +23,7 @@ LONG_ANSWER = (
 )
 
 
-class FakeRasa:
+class FakeRasa(LoopbackServer):
     def __init__(self, database_url: str, org: str = "barnet-homes") -> None:
         self.database_url = database_url
         self.org = org
@@ -31,20 +32,7 @@ class FakeRasa:
         self.paused: set[str] = set()
         self.down = False
         self.delay = 0.0
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
-
-    def start(self) -> FakeRasa:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        super().__init__()
 
     def texts_from(self, sender: str) -> list[str]:
         return [m for s, m in self.received if s == sender]

@@ -16,11 +16,13 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs
 
 import requests
+
+from tests.fakes.loopback import LoopbackServer
 
 _MESSAGES = re.compile(r"^/2010-04-01/Accounts/(AC[0-9a-fA-F]{32})/Messages\.json$")
 
@@ -38,7 +40,7 @@ class SentMessage:
     created: float = field(default_factory=time.time)
 
 
-class FakeTwilioAPI:
+class FakeTwilioAPI(LoopbackServer):
     def __init__(self) -> None:
         self.messages: list[SentMessage] = []
         self.requests = 0
@@ -46,20 +48,18 @@ class FakeTwilioAPI:
         self.blocked: set[str] = set()
         self.auto_deliver = False
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        super().__init__()
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
+        return self.url
 
     def __enter__(self) -> FakeTwilioAPI:
-        self._thread.start()
+        self.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        self.stop()
 
     # --- test controls ---------------------------------------------------------------------
     def fail_next(self, times: int = 1, status: int = 500, code: int = 20500) -> None:
