@@ -114,10 +114,6 @@ def record_outbound(
     return message
 
 
-def mark_processed(message: Message) -> None:
-    message.processed_at = utcnow()
-
-
 def messages_after(session: Session, conversation_id: str, after: int = 0) -> list[Message]:
     query = select(Message).where(Message.conversation_id == conversation_id, Message.id > after)
     return list(session.scalars(query.order_by(Message.id)))

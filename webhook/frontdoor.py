@@ -1,18 +1,20 @@
 """One front door for every channel: a stored inbound message goes to Rasa or, while
 staff own the conversation, to the ticket thread; replies go back over its channel.
 
-Messages are claimed before processing (processed_at set by a conditional UPDATE), so
+Messages are claimed before processing (claimed_at set by a conditional UPDATE), so
 the request thread, the SMS job pool and the retry loop of several web workers never
-answer one message twice; a failed Rasa call releases the claim for a later retry.
+answer one message twice; a failed Rasa call releases the claim for a later retry, and a
+claim whose worker died (no answer after CLAIM_TIMEOUT) may be taken again. processed_at
+is set in the same transaction that stores the answer.
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, or_, select, update
 from sqlalchemy.orm import Session
 
 from casework import audit, conversations, tickets
@@ -22,6 +24,10 @@ from webhook.rasa_client import BotMessage, RasaUnavailable
 from webhook.state import AppState
 
 log = logging.getLogger(__name__)
+
+# Longer than a Rasa turn can take (rasa_client timeout 25 s, plus the action server's
+# own calls): a claim this old without an answer belongs to a worker that died.
+CLAIM_TIMEOUT = timedelta(minutes=2)
 
 
 @dataclass
@@ -58,18 +64,28 @@ def text_for_rasa(text: str, offered: list[dict[str, str]], channel: str) -> str
     return stripped.lstrip("/").strip() or "hello"
 
 
+def claimable(now: datetime | None = None) -> ColumnElement[bool]:
+    """Unanswered, and either unclaimed or claimed by a worker that has since died."""
+    stale = (now or utcnow()) - CLAIM_TIMEOUT
+    return Message.processed_at.is_(None) & or_(
+        Message.claimed_at.is_(None), Message.claimed_at < stale
+    )
+
+
 def claim(session: Session, message_id: int) -> bool:
+    now = utcnow()
     result = session.execute(
         update(Message)
-        .where(Message.id == message_id, Message.processed_at.is_(None))
-        .values(processed_at=utcnow())
+        .where(Message.id == message_id, claimable(now))
+        .values(claimed_at=now)
+        .execution_options(synchronize_session=False)
     )
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
 def release(state: AppState, message_id: int) -> None:
     with state.db() as session:
-        session.execute(update(Message).where(Message.id == message_id).values(processed_at=None))
+        session.execute(update(Message).where(Message.id == message_id).values(claimed_at=None))
 
 
 def _staff_ack(state: AppState) -> str:
@@ -136,10 +152,12 @@ def process(state: AppState, message_id: int) -> Outcome:
         assert message is not None
         conversation = message.conversation
         if conversation.state == ConversationState.STAFF:
+            message.processed_at = utcnow()
             replies = route_to_staff(state, session, conversation, message)
             deliver(state, session, conversation, replies)
             return Outcome(replies=replies, with_staff=True)
         if conversation.state == ConversationState.ENDED:
+            message.processed_at = utcnow()
             return Outcome()
         rasa_text = text_for_rasa(
             message.text, offered_buttons(session, conversation.id), conversation.channel
@@ -154,6 +172,9 @@ def process(state: AppState, message_id: int) -> Outcome:
         conversation = session.get(Conversation, conversation_id)
         if conversation is None:  # deleted by the resident while Rasa was thinking
             return Outcome()
+        session.execute(
+            update(Message).where(Message.id == message_id).values(processed_at=utcnow())
+        )
         replies = store_bot_replies(session, conversation, bot)
         deliver(state, session, conversation, replies)
         # A handoff action may have given the conversation to staff during this turn.
@@ -183,7 +204,7 @@ def replay_unprocessed(
             .join(Conversation)
             .where(
                 Message.direction == "in",
-                Message.processed_at.is_(None),
+                claimable(),
                 Message.created_at <= cutoff,
                 Conversation.channel.in_(("web", "sms")),
             )

@@ -260,3 +260,29 @@ def test_other_origins_and_other_routes_get_no_cors(client: FlaskClient) -> None
     assert "Access-Control-Allow-Origin" not in evil.headers
     tickets = client.get("/api/tickets", headers={"Origin": "https://www.barnethomes.org"})
     assert "Access-Control-Allow-Origin" not in tickets.headers
+
+
+def test_a_claim_left_by_a_dead_worker_is_answered_after_the_timeout(
+    app: Flask, client: FlaskClient, rasa: FakeRasa
+) -> None:
+    rasa.down = True
+    data = client.post("/api/chat", json={"text": "is anyone there"}).get_json()
+    cid, message_id = data["conversation_id"], data["message_id"]
+    rasa.down = False
+    url = state(app).settings.database_url
+    # A worker claimed the message and died before answering: its claim is fresh...
+    with session_scope(url) as session:
+        assert frontdoor.claim(session, message_id)
+    assert frontdoor.replay_unprocessed(state(app), older_than=timedelta(0)) == 0
+    # ...then stale: the message is no longer held by anyone and gets its answer.
+    with session_scope(url) as session:
+        message = session.get(Message, message_id)
+        assert message is not None and message.processed_at is None
+        message.claimed_at -= frontdoor.CLAIM_TIMEOUT + timedelta(seconds=1)
+    assert frontdoor.replay_unprocessed(state(app), older_than=timedelta(0)) == 1
+    later = client.get(f"/api/chat/{cid}/messages?after={message_id}").get_json()
+    assert [m["text"] for m in later["messages"]] == ["You said: is anyone there"]
+    with session_scope(url) as session:
+        message = session.get(Message, message_id)
+        assert message is not None and message.processed_at is not None
+    assert frontdoor.replay_unprocessed(state(app), older_than=timedelta(0)) == 0
