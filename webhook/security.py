@@ -41,6 +41,18 @@ CSP = (
 )
 
 
+def limiter_storage_uri() -> str:
+    """Where rate-limit counters live. In memory they are per process, so several web
+    workers or hosts (scale-out, REDIS_HOST set) share them in Redis instead."""
+    explicit = os.environ.get("RATELIMIT_STORAGE_URI")
+    if explicit:
+        return explicit
+    host = os.environ.get("REDIS_HOST")
+    if host:
+        return f"redis://{host}:{os.environ.get('REDIS_PORT', '6379')}"
+    return "memory://"
+
+
 def sender_key() -> str:
     """Who is sending: the conversation (chat), the phone (SMS, hashed) or the address."""
     if request.path.startswith("/sms/"):
@@ -86,7 +98,7 @@ def init_app(app: Flask) -> None:
     limiter = Limiter(
         key_func=sender_key,
         app=app,
-        storage_uri="memory://",  # per process; use redis:// for several hosts
+        storage_uri=limiter_storage_uri(),
         headers_enabled=True,
     )
     app.extensions["privacybot_limiter"] = limiter

@@ -4,11 +4,13 @@ web workers. Real servers on loopback, started by the test."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import pytest
+import redis
 import requests
 from sqlalchemy import func, select
 
@@ -25,6 +27,10 @@ pytestmark = [pytest.mark.postgres, pytest.mark.integration]
 class ScaledStack:
     stack: Stack
     rasa_urls: list[str]
+    redis_port: int
+
+
+LOGIN_LIMIT = 4
 
 
 @pytest.fixture(scope="module")
@@ -36,13 +42,14 @@ def scaled(start_stack: Callable[..., Stack]) -> Iterator[ScaledStack]:
                 "TRACKER_URL": pg.create_database("tracker"),
                 "REDIS_HOST": "127.0.0.1",
                 "REDIS_PORT": str(redis.port),
+                "RATE_LIMIT_LOGIN": f"{LOGIN_LIMIT}/minute",
             },
             web_workers=2,
         )
         second = stack.add(rasa_process(stack, free_port()), stack.data_dir / "logs")
         stack.wait_ready()
         second_url = second.health_url.split("/status")[0]
-        yield ScaledStack(stack, [stack.rasa_url, second_url])
+        yield ScaledStack(stack, [stack.rasa_url, second_url], redis.port)
         stack.stop()
 
 
@@ -105,3 +112,22 @@ def test_web_workers_lose_no_message_under_load(scaled: ScaledStack) -> None:
             Message.direction == "in", Message.processed_at.is_(None)
         )
         assert session.scalar(unprocessed) == 0
+
+
+def _failed_login(web: str) -> int:
+    """One sign-in attempt on a new connection (so the two workers share the attempts)."""
+    with requests.Session() as browser:
+        page = browser.get(f"{web}/inbox/login", timeout=30).text
+        token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page)
+        assert token, "no CSRF token on the sign-in page"
+        form = {"csrf_token": token.group(1), "email": "nobody@example.org", "password": "x"}
+        return browser.post(f"{web}/inbox/login", data=form, timeout=30).status_code
+
+
+def test_rate_limits_are_shared_by_the_web_workers(scaled: ScaledStack) -> None:
+    """Counters live in Redis: attempts spread over two workers still meet one limit."""
+    web = scaled.stack.web_url
+    codes = [_failed_login(web) for _ in range(LOGIN_LIMIT + 1)]
+    assert codes == [401] * LOGIN_LIMIT + [429]
+    keys = redis.Redis(host="127.0.0.1", port=scaled.redis_port).keys("LIMITS*")
+    assert keys, "no rate-limit counters in Redis"
