@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from knowledge.lexical import STOPWORDS, tokens
+from knowledge.normalise import normalise_question, self_name_pattern
 
 MAX_ANSWER_CHARS = 480
 MAX_QUESTION_CHARS = 1000
@@ -42,8 +43,12 @@ REASONS = {
 }
 
 
-def check_input(question: object) -> str | None:
-    """A reason key when the text cannot be answered at all, else None."""
+def check_input(question: object, known_words: frozenset[str] = frozenset()) -> str | None:
+    """A reason key when the text cannot be answered at all, else None.
+
+    `known_words`: words of the notices themselves; "ico phone number" has no English
+    function word, yet every word of it is in the notices.
+    """
     if not isinstance(question, str):
         return "unreadable"
     text = question.strip()
@@ -66,7 +71,7 @@ def check_input(question: object) -> str | None:
         return "not_english"
     words = re.findall(r"[a-z']+", text.lower())
     if len(words) >= 3:
-        english = sum(1 for w in words if w in STOPWORDS or w in _ENGLISH_HINTS)
+        english = sum(1 for w in words if w in STOPWORDS or w in _ENGLISH_HINTS or w in known_words)
         if english == 0:
             return "not_english"
     return None
@@ -77,6 +82,19 @@ _ENGLISH_HINTS = frozenset(
     see know want need tell stop keep send use used file files records record personal policy
     wat wot wud cud plz pls u ur r y""".split()
 )
+
+
+def _own_names(org: str | None) -> list[str]:
+    """How residents name the deployment's own organisation."""
+    if org is None:
+        return []
+    from privacybot.orgs import load_org
+
+    try:
+        name = load_org(org).name
+    except (KeyError, FileNotFoundError):
+        return []
+    return [name, org.replace("-", " ")]
 
 
 def _passage_out(p: dict, score: float) -> dict:
@@ -104,6 +122,10 @@ class Answerer:
             index_dir = org_index_dir(org)
         self.bundle = load_index(index_dir)
         self.retriever = Retriever(self.bundle)
+        self.self_names = self_name_pattern(_own_names(org))
+        self.known_words = frozenset(
+            w for p in self.bundle.passages for w in re.findall(r"[a-z']+", p["text"].lower())
+        )
         self.notice_ids = frozenset(p["notice"] for p in self.bundle.passages)
         self._lock = threading.Lock()
 
@@ -115,9 +137,9 @@ class Answerer:
         """Answer several questions with one embedding call (CLI --jsonl, evaluation)."""
         from knowledge.embed import encode
 
-        checks = [check_input(q) for q in questions]
+        checks = [check_input(q, self.known_words) for q in questions]
         texts = [
-            " ".join(q.split()) if bad is None else FALLBACK_QUERY
+            normalise_question(q, self.self_names) if bad is None else FALLBACK_QUERY
             for q, bad in zip(questions, checks, strict=True)
         ]
         vecs = encode(texts, batch_size=64)

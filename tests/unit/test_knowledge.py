@@ -141,6 +141,22 @@ def test_bad_input_abstains(barnet, question: str) -> None:
     json.dumps(result)  # serialisable
 
 
+@pytest.mark.parametrize("question", ["ico phone number", "cctv footage retention period"])
+def test_terse_english_in_the_notices_words_is_not_taken_for_another_language(
+    barnet, question: str
+) -> None:
+    assert barnet.ask(question).get("reason_code") != "not_english"
+
+
+def test_shorthand_and_the_landlords_own_name_do_not_steer_the_answer(barnet) -> None:
+    plain = barnet.ask("how do i make a subject access request")
+    for variant in (
+        "how do i make a sar",
+        "how do i make a subject access request to barnet homes",
+    ):
+        assert barnet.ask(variant)["passages"][0]["text"] == plain["passages"][0]["text"]
+
+
 @pytest.mark.parametrize(
     "question",
     [
@@ -159,19 +175,29 @@ def test_out_of_scope_abstains(barnet, question: str) -> None:
     assert barnet.ask(question)["answered"] is False
 
 
-def _dev_items() -> list[dict]:
-    if not DEV_QUESTIONS.exists():
-        pytest.skip(f"dev questions not found at {DEV_QUESTIONS}")
-    return yaml.safe_load(DEV_QUESTIONS.read_text())
+RESIDENT_QUESTIONS = Path(__file__).resolve().parents[2] / "knowledge/eval/resident_questions.yaml"
 
 
-def test_dev_set_quality_floors(barnet, twenty11) -> None:
+# (file, hit@1 floor, hit@3 floor, false-abstention ceiling): regression guards below the
+# figures `privacybot eval` reports (dev 0.90/0.97/0.00, resident set 0.74/0.84/0.05).
+QUALITY_FLOORS = [(DEV_QUESTIONS, 0.85, 0.95, 0.05), (RESIDENT_QUESTIONS, 0.70, 0.80, 0.08)]
+
+
+@pytest.mark.parametrize(
+    ("path", "floor1", "floor3", "max_false_abstention"),
+    QUALITY_FLOORS,
+    ids=["dev", "resident"],
+)
+def test_question_set_quality_floors(
+    barnet, twenty11, path: Path, floor1: float, floor3: float, max_false_abstention: float
+) -> None:
     from knowledge.evaluate import is_hit
 
+    assert path.exists(), f"question set not found at {path} (../shared must sit beside)"
     answerers = {"barnet-homes": barnet, "twenty11": twenty11}
     h1 = h3 = n = oos = oos_ok = false_abst = 0
     misses = []
-    for item in _dev_items():
+    for item in yaml.safe_load(path.read_text()):
         result = answerers[item.get("org", "barnet-homes")].ask(item["q"])
         if item.get("oos"):
             oos += 1
@@ -187,10 +213,10 @@ def test_dev_set_quality_floors(barnet, twenty11) -> None:
         false_abst += not result["answered"]
         if not hits[0]:
             misses.append(item["q"])
-    assert h1 / n >= 0.85, misses
-    assert h3 / n >= 0.95, misses
+    assert h1 / n >= floor1, misses
+    assert h3 / n >= floor3, misses
     assert oos_ok == oos
-    assert false_abst / n <= 0.05
+    assert false_abst / n <= max_false_abstention
 
 
 def test_index_skips_when_up_to_date(knowledge_data_dir: Path) -> None:
