@@ -15,6 +15,8 @@ export DATA_DIR
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
+# Rasa's usage telemetry and crash reports would leave the machine: never for this product.
+export RASA_TELEMETRY_ENABLED := false
 
 hash = $(shell cat $(1) 2>/dev/null | sha256sum | cut -c1-16)
 

@@ -46,8 +46,27 @@ SAR_SLOTS = (
     "sar_scope_detail",
     "sar_contact_method",
     "sar_contact",
+    "sar_change",
     "sar_confirm",
 )
+
+# At the confirmation, "change an answer" re-asks one answer instead of starting again.
+_CHANGE_WORDS = {"change", "edit", "amend", "fix", "alter", "wrong", "mistake"}
+# Answer to change -> the slots it clears (later answers that depend on it go too).
+CHANGEABLE = {
+    "what you want": ("sar_scope", "sar_scope_detail"),
+    "how we contact you": ("sar_contact_method", "sar_contact"),
+    "address or reference": ("sar_locator",),
+    "who it is for": ("sar_for_someone_else", "sar_subject_name"),
+    "name": ("sar_name",),
+}
+_CHANGE_KEYWORDS = {
+    "what you want": {"what", "want", "wanted", "information", "records", "dates", "everything"},
+    "how we contact you": {"contact", "email", "phone", "number", "post", "how", "reply"},
+    "address or reference": {"address", "postcode", "reference", "tenancy", "home"},
+    "who it is for": {"who", "whose", "behalf", "someone", "myself", "for"},
+    "name": {"name", "spelling", "spelt", "surname"},
+}
 
 _EVERYTHING = {"everything", "all", "lot", "whole", "entire", "full", "complete", "anything"}
 _SPECIFIC = {"specific", "some", "part", "particular", "certain", "only"}
@@ -150,7 +169,13 @@ class ValidateSarForm(CountingFormValidation):
         ),
         "sar_confirm": (
             "Sorry, I need a yes or a no.",
-            'Please answer "yes" to send the request as shown, or "no" to leave it.',
+            'Please answer "yes" to send the request as shown, "change an answer" to correct '
+            'something, or "no" to leave it.',
+        ),
+        "sar_change": (
+            "Sorry, I didn't catch which answer.",
+            'Please answer "name", "who it is for", "address or reference", "what you want" '
+            'or "how we contact you".',
         ),
     }
 
@@ -178,6 +203,8 @@ class ValidateSarForm(CountingFormValidation):
             slots.append("sar_scope_detail")
         if channel_of(tracker.sender_id) != "sms":  # on SMS the number is already known
             slots += ["sar_contact_method", "sar_contact"]
+        if tracker.get_slot("sar_confirm") == "change":
+            slots.append("sar_change")
         slots.append("sar_confirm")
         return slots
 
@@ -260,10 +287,46 @@ class ValidateSarForm(CountingFormValidation):
     ) -> Validation:
         intent = (tracker.latest_message.get("intent") or {}).get("name")
         text = self.answer_text(tracker, value)
+        if wants_change(text):
+            return self.accept(tracker, "sar_confirm", "change")
         answer = parse_yes_no(text, intent)
         if answer is None:
             return self.reject(dispatcher, tracker, "sar_confirm")
         return self.accept(tracker, "sar_confirm", "yes" if answer else "no")
+
+    def validate_sar_change(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Validation:
+        on_sms = channel_of(tracker.sender_id) == "sms"
+        choice = parse_change_choice(self.answer_text(tracker, value), on_sms)
+        if choice is None:
+            return self.reject(dispatcher, tracker, "sar_change")
+        # Clearing the answer makes the form ask it again, then show the summary again.
+        cleared = dict.fromkeys(CHANGEABLE[choice])
+        return self.accept(tracker, "sar_change", None, sar_confirm=None, **cleared)
+
+
+def wants_change(text: str) -> bool:
+    low = text.lower()
+    return bool(set(words(text)) & _CHANGE_WORDS) or "correct it" in low
+
+
+def parse_change_choice(text: str, on_sms: bool = False) -> str | None:
+    """Which answer the resident wants to change (a key of CHANGEABLE)."""
+    low = clean_text(text).lower().strip(" .!")
+    options = change_options(on_sms)
+    if low in options:
+        return low
+    tokens = set(words(text))
+    for choice in options:  # in CHANGEABLE's order: the most specific words first
+        if tokens & _CHANGE_KEYWORDS[choice]:
+            return choice
+    return None
+
+
+def change_options(on_sms: bool) -> list[str]:
+    """On SMS the reply goes to the number the resident texts from: nothing to change."""
+    return [c for c in CHANGEABLE if not (on_sms and c == "how we contact you")]
 
 
 def _parse_contact(method: str, text: str) -> str | None:
@@ -363,8 +426,24 @@ class ActionAskSarConfirm(Action):
             text="Shall I send the request now?",
             buttons=[
                 {"title": "Yes, send it", "payload": "yes"},
-                {"title": "No", "payload": "no"},
+                {"title": "Change an answer", "payload": "change something"},
+                {"title": "No, leave it", "payload": "no"},
             ],
+        )
+        return []
+
+
+class ActionAskSarChange(Action):
+    def name(self) -> str:
+        return "action_ask_sar_change"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        on_sms = channel_of(tracker.sender_id) == "sms"
+        dispatcher.utter_message(
+            text="Which answer do you want to change?",
+            buttons=[{"title": c.capitalize(), "payload": c} for c in change_options(on_sms)],
         )
         return []
 

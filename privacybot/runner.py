@@ -201,6 +201,8 @@ def rasa_process(stack: Stack, port: int) -> Process:
     )
     # The rasa env runs Python 3.10: it must not see the 3.11 env's packages.
     process.env.pop("PYTHONPATH", None)
+    # Rasa's usage telemetry and crash reports would leave the machine.
+    process.env["RASA_TELEMETRY_ENABLED"] = "false"
     return process
 
 

@@ -88,6 +88,26 @@ def test_sar_in_new_words_gets_the_statutory_due_date(stack: Any) -> None:
     assert ticket.reference in receipt and format_date(due) in receipt and "free" in receipt
 
 
+def test_sar_answer_changed_at_the_confirmation_without_starting_again(stack: Any) -> None:
+    me = Resident(stack)
+    me.say("i want a copy of my records")
+    me.say("Sam Smith")
+    me.say("my own")
+    me.say("12 High Street, London NW9 4EW")
+    me.say("everything")
+    me.say("email")
+    assert "sam.smith@example.com" in me.says("sam.smith@example.com")
+    assert "Which answer" in me.says("change something")
+    assert "email" in me.says("how we contact you").lower()
+    me.say("email")
+    summary = me.says("sam@example.org")
+    assert "sam@example.org" in summary and "sam.smith@example.com" not in summary
+    assert "Sam Smith" in summary and "NW9 4EW" in summary  # the other answers are kept
+    me.say("yes")
+    [ticket] = tickets_of(stack, me.sender)
+    assert ticket.contact == "sam@example.org"
+
+
 def test_marketing_opt_out_writes_the_ledger(stack: Any) -> None:
     me = Resident(stack)
     me.say("unsubscribe me from your marketing")

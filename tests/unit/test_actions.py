@@ -351,6 +351,52 @@ def test_sar_not_confirmed_saves_nothing(db: str) -> None:
         assert session.query(Ticket).count() == 0
 
 
+FILLED_SAR = {k: v for k, v in SAR_SLOTS.items() if k != "sar_confirm"}
+
+
+@pytest.mark.parametrize("answer", ["change something", "no, that's wrong", "fix the address"])
+def test_sar_confirmation_can_change_one_answer(db: str, answer: str) -> None:
+    events, _ = validate(ValidateSarForm(), "sar_confirm", answer, FILLED_SAR)
+    slots = slot_events(events)
+    assert slots["sar_confirm"] == "change"
+    assert slots["requested_slot"] == "sar_change"
+
+
+def test_sar_confirmation_no_still_means_leave_it(db: str) -> None:
+    events, _ = validate(ValidateSarForm(), "sar_confirm", "no", FILLED_SAR)
+    assert slot_events(events)["sar_confirm"] == "no"
+
+
+@pytest.mark.parametrize(
+    ("choice", "cleared", "asked_next"),
+    [
+        ("name", ["sar_name"], "sar_name"),
+        ("address or reference", ["sar_locator"], "sar_locator"),
+        ("my email is wrong", ["sar_contact_method", "sar_contact"], "sar_contact_method"),
+        ("what you want", ["sar_scope", "sar_scope_detail"], "sar_scope"),
+    ],
+)
+def test_changing_an_answer_clears_it_and_asks_it_again(
+    db: str, choice: str, cleared: list[str], asked_next: str
+) -> None:
+    slots = {**FILLED_SAR, "sar_confirm": "change"}
+    events, _ = validate(ValidateSarForm(), "sar_change", choice, slots)
+    after = slot_events(events)
+    assert all(after[slot] is None for slot in cleared)
+    assert after["sar_confirm"] is None and after["sar_change"] is None
+    assert after["requested_slot"] == asked_next
+    kept = set(FILLED_SAR) - set(cleared)
+    assert not kept & {k for k, v in after.items() if v is None}
+
+
+def test_change_choices_on_sms_leave_out_the_contact() -> None:
+    from actions.sar import change_options, parse_change_choice
+
+    assert "how we contact you" not in change_options(on_sms=True)
+    assert parse_change_choice("how we contact you", on_sms=True) is None
+    assert parse_change_choice("the postcode", on_sms=True) == "address or reference"
+
+
 def test_sar_confirmation_summary_and_id_explanation(db: str) -> None:
     slots = {**SAR_SLOTS, "sar_for_someone_else": "other", "sar_subject_name": "Asha Patel"}
     _, messages = run(ActionAskSarConfirm(), tracker(slots=slots))

@@ -54,3 +54,10 @@ def test_production_mode_refuses_missing_secrets(tmp_path: Path) -> None:
     result = _run(["db", "upgrade"], env)
     assert result.returncode == 2 and "must be set in production" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_rasa_never_phones_home(tmp_path: Path) -> None:
+    from privacybot.runner import make_stack, rasa_process
+
+    stack = make_stack({"DATA_DIR": str(tmp_path), "RASA_TELEMETRY_ENABLED": "true"})
+    assert rasa_process(stack, 5005).env["RASA_TELEMETRY_ENABLED"] == "false"
