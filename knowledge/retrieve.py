@@ -26,8 +26,8 @@ WEIGHTS = {
     "dense": 1.0,
     "bm25": 0.3,  # a rare word ("immigration", "key safe") picks the list item that has it
     "section": 0.12,
-    "faq": 1.6,
-    "faq_floor": 0.55,  # FAQ similarity below this adds nothing
+    "faq": 2.2,
+    "faq_floor": 0.5,  # FAQ similarity below this adds nothing
     "faq_margin": 0.05,  # only entries this close to the best FAQ match count
     "secondary": 0.2,
     "alias": 0.05,  # the question names the notice's organisation ("council")
