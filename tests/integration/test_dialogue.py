@@ -108,6 +108,17 @@ def test_sar_answer_changed_at_the_confirmation_without_starting_again(stack: An
     assert ticket.contact == "sam@example.org"
 
 
+def test_records_about_a_complaint_are_a_scope_not_a_new_complaint(stack: Any) -> None:
+    me = Resident(stack)
+    me.say("i want a copy of my records")
+    me.say("Sam Smith")
+    me.say("my own")
+    me.say("12 High Street, London NW9 4EW")
+    reply = me.says("the complaint i made last year about repairs")
+    assert "email" in reply.lower()  # the form goes on to the contact question
+    assert not tickets_of(stack, me.sender)  # no handoff was opened
+
+
 def test_marketing_opt_out_writes_the_ledger(stack: Any) -> None:
     me = Resident(stack)
     me.say("unsubscribe me from your marketing")
