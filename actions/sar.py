@@ -51,6 +51,7 @@ SAR_SLOTS = (
 )
 
 # At the confirmation, "change an answer" re-asks one answer instead of starting again.
+_LEAVE_WORDS = {"stop", "cancel", "leave", "quit", "forget", "nevermind"}
 _CHANGE_WORDS = {"change", "edit", "amend", "fix", "alter", "wrong", "mistake"}
 # Answer to change -> the slots it clears (later answers that depend on it go too).
 CHANGEABLE = {
@@ -289,6 +290,8 @@ class ValidateSarForm(CountingFormValidation):
         text = self.answer_text(tracker, value)
         if wants_change(text):
             return self.accept(tracker, "sar_confirm", "change")
+        if set(words(text)) & _LEAVE_WORDS:
+            return self.accept(tracker, "sar_confirm", "no")
         answer = parse_yes_no(text, intent)
         if answer is None:
             return self.reject(dispatcher, tracker, "sar_confirm")

@@ -362,8 +362,9 @@ def test_sar_confirmation_can_change_one_answer(db: str, answer: str) -> None:
     assert slots["requested_slot"] == "sar_change"
 
 
-def test_sar_confirmation_no_still_means_leave_it(db: str) -> None:
-    events, _ = validate(ValidateSarForm(), "sar_confirm", "no", FILLED_SAR)
+@pytest.mark.parametrize("answer", ["no", "stop", "cancel it"])
+def test_sar_confirmation_no_still_means_leave_it(db: str, answer: str) -> None:
+    events, _ = validate(ValidateSarForm(), "sar_confirm", answer, FILLED_SAR)
     assert slot_events(events)["sar_confirm"] == "no"
 
 
