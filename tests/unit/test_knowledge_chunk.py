@@ -158,3 +158,15 @@ def test_every_faq_entry_points_at_a_passage() -> None:
         ]
         assert targets, entry
         assert entry["ask"], entry
+
+
+def test_training_phrasings_are_text() -> None:
+    """YAML reads a bare yes / no / on / off as a boolean: such an example trains nothing."""
+    from knowledge.index import load_faq, load_scope_examples
+
+    examples = load_scope_examples()
+    phrasings = [q for e in load_faq() for q in e["ask"]]
+    phrasings += [q for key in ("in_scope", "out_of_scope") for q in examples[key]]
+    assert all(isinstance(q, str) for q in phrasings), [
+        q for q in phrasings if not isinstance(q, str)
+    ]
