@@ -88,12 +88,17 @@ def test_sar_in_new_words_gets_the_statutory_due_date(stack: Any) -> None:
     assert ticket.reference in receipt and format_date(due) in receipt and "free" in receipt
 
 
-def test_sar_answer_changed_at_the_confirmation_without_starting_again(stack: Any) -> None:
+def sar_up_to_the_scope(stack: Any) -> Resident:
+    """A resident who has started a SAR and is asked what they want."""
     me = Resident(stack)
-    me.say("i want a copy of my records")
-    me.say("Sam Smith")
-    me.say("my own")
+    for text in ("i want a copy of my records", "Sam Smith", "my own"):
+        me.say(text)
     me.say("12 High Street, London NW9 4EW")
+    return me
+
+
+def test_sar_answer_changed_at_the_confirmation_without_starting_again(stack: Any) -> None:
+    me = sar_up_to_the_scope(stack)
     me.say("everything")
     me.say("email")
     assert "sam.smith@example.com" in me.says("sam.smith@example.com")
@@ -109,11 +114,7 @@ def test_sar_answer_changed_at_the_confirmation_without_starting_again(stack: An
 
 
 def test_records_about_a_complaint_are_a_scope_not_a_new_complaint(stack: Any) -> None:
-    me = Resident(stack)
-    me.say("i want a copy of my records")
-    me.say("Sam Smith")
-    me.say("my own")
-    me.say("12 High Street, London NW9 4EW")
+    me = sar_up_to_the_scope(stack)
     reply = me.says("the complaint i made last year about repairs")
     assert "email" in reply.lower()  # the form goes on to the contact question
     assert not tickets_of(stack, me.sender)  # no handoff was opened
