@@ -39,6 +39,13 @@ SHORTHAND = {
     "dpo": "data protection officer",
     "ico": "Information Commissioner's Office",
     "gdpr": "data protection law (GDPR)",
+    # Public bodies residents name by their initials; the notices spell them out.
+    "dwp": "Department for Work and Pensions (DWP)",
+    "hmrc": "HM Revenue and Customs (HMRC)",
+    "gp": "doctor (GP)",
+    "asb": "anti-social behaviour",
+    "foi": "Freedom of Information",
+    "nhs": "NHS health services",
 }
 _WORD = re.compile(r"\b[A-Za-z]+\b")
 
