@@ -6,7 +6,7 @@ this form collects only what staff need to find the records and reply."""
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, NamedTuple
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
@@ -53,20 +53,32 @@ SAR_SLOTS = (
 # At the confirmation, "change an answer" re-asks one answer instead of starting again.
 _LEAVE_WORDS = {"stop", "cancel", "leave", "quit", "forget", "nevermind"}
 _CHANGE_WORDS = {"change", "edit", "amend", "fix", "alter", "wrong", "mistake"}
-# Answer to change -> the slots it clears (later answers that depend on it go too).
+
+
+class Changeable(NamedTuple):
+    slots: tuple[str, ...]  # cleared, so the form asks them again
+    words: frozenset[str]  # words that name this answer
+
+
+# Answer to change -> what it clears (later answers that depend on it go too) and the
+# words that name it, most specific first: "email address" is the contact, not the address.
 CHANGEABLE = {
-    "what you want": ("sar_scope", "sar_scope_detail"),
-    "how we contact you": ("sar_contact_method", "sar_contact"),
-    "address or reference": ("sar_locator",),
-    "who it is for": ("sar_for_someone_else", "sar_subject_name"),
-    "name": ("sar_name",),
-}
-_CHANGE_KEYWORDS = {
-    "what you want": {"what", "want", "wanted", "information", "records", "dates", "everything"},
-    "how we contact you": {"contact", "email", "phone", "number", "post", "how", "reply"},
-    "address or reference": {"address", "postcode", "reference", "tenancy", "home"},
-    "who it is for": {"who", "whose", "behalf", "someone", "myself", "for"},
-    "name": {"name", "spelling", "spelt", "surname"},
+    "what you want": Changeable(
+        ("sar_scope", "sar_scope_detail"),
+        frozenset({"what", "want", "wanted", "information", "records", "dates", "everything"}),
+    ),
+    "how we contact you": Changeable(
+        ("sar_contact_method", "sar_contact"),
+        frozenset({"contact", "email", "phone", "number", "post", "how", "reply"}),
+    ),
+    "address or reference": Changeable(
+        ("sar_locator",), frozenset({"address", "postcode", "reference", "tenancy", "home"})
+    ),
+    "who it is for": Changeable(
+        ("sar_for_someone_else", "sar_subject_name"),
+        frozenset({"who", "whose", "behalf", "someone", "myself", "for"}),
+    ),
+    "name": Changeable(("sar_name",), frozenset({"name", "spelling", "spelt", "surname"})),
 }
 
 _EVERYTHING = {"everything", "all", "lot", "whole", "entire", "full", "complete", "anything"}
@@ -305,7 +317,7 @@ class ValidateSarForm(CountingFormValidation):
         if choice is None:
             return self.reject(dispatcher, tracker, "sar_change")
         # Clearing the answer makes the form ask it again, then show the summary again.
-        cleared = dict.fromkeys(CHANGEABLE[choice])
+        cleared = dict.fromkeys(CHANGEABLE[choice].slots)
         return self.accept(tracker, "sar_change", None, sar_confirm=None, **cleared)
 
 
@@ -322,7 +334,7 @@ def parse_change_choice(text: str, on_sms: bool = False) -> str | None:
         return low
     tokens = set(words(text))
     for choice in options:  # in CHANGEABLE's order: the most specific words first
-        if tokens & _CHANGE_KEYWORDS[choice]:
+        if tokens & CHANGEABLE[choice].words:
             return choice
     return None
 
