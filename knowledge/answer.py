@@ -69,12 +69,17 @@ def check_input(question: object, known_words: frozenset[str] = frozenset()) -> 
     latin = sum(1 for ch in letters if ch.isascii())
     if latin / len(letters) < 0.8:
         return "not_english"
-    words = re.findall(r"[a-z']+", text.lower())
+    words = _plain_words(text)
     if len(words) >= 3:
         english = sum(1 for w in words if w in STOPWORDS or w in _ENGLISH_HINTS or w in known_words)
         if english == 0:
             return "not_english"
     return None
+
+
+def _plain_words(text: str) -> list[str]:
+    """Lower-case words as written (no stemming): what the language check compares."""
+    return re.findall(r"[a-z']+", text.lower())
 
 
 _ENGLISH_HINTS = frozenset(
@@ -124,7 +129,7 @@ class Answerer:
         self.retriever = Retriever(self.bundle)
         self.self_names = self_name_pattern(_own_names(org))
         self.known_words = frozenset(
-            w for p in self.bundle.passages for w in re.findall(r"[a-z']+", p["text"].lower())
+            w for p in self.bundle.passages for w in _plain_words(p["text"])
         )
         self.notice_ids = frozenset(p["notice"] for p in self.bundle.passages)
         self._lock = threading.Lock()

@@ -179,6 +179,7 @@ def eval_privacyqa(folder: Path | str, weights: dict | None = None) -> dict:
     """Rank each question's own policy sentences; hit@1/hit@5/MRR vs gold sentence indices."""
     from knowledge.embed import encode
     from knowledge.lexical import BM25
+    from knowledge.normalise import normalise_question
     from knowledge.retrieve import Retriever
 
     folder = Path(folder)
@@ -189,7 +190,10 @@ def eval_privacyqa(folder: Path | str, weights: dict | None = None) -> dict:
     for row in rows:
         sentences[row["policy_file"]].append(row["sentence"])
     gold = [json.loads(line) for line in (folder / "privacyqa_lbrag_sentence_gold.jsonl").open()]
-    qvecs = encode([g["question"] for g in gold], progress=False)
+    raw_vecs = encode([g["question"] for g in gold], progress=False)  # the baselines' input
+    # Ours asks as production does: shorthand spelled out first (knowledge.normalise).
+    asked = [normalise_question(g["question"]) for g in gold]
+    asked_vecs = encode(asked, progress=False)
     bundles, retrievers, bm25s = {}, {}, {}
     for policy, sents in sentences.items():
         bundles[policy] = _sentence_bundle(policy, sents, encode(sents))
@@ -197,9 +201,9 @@ def eval_privacyqa(folder: Path | str, weights: dict | None = None) -> dict:
         bm25s[policy] = BM25(sents)
     ours, dense_only, bm25_only = [], [], []
     shown_hits = 0
-    for g, qv in zip(gold, qvecs, strict=True):
+    for g, qv, text, av in zip(gold, raw_vecs, asked, asked_vecs, strict=True):
         policy, want = g["policy_file"], set(g["gold_sentence_idx"])
-        ranked = retrievers[policy].rank(g["question"], qv)
+        ranked = retrievers[policy].rank(text, av)
         ours.append(_first_rank(ranked.rows, want))
         dense_only.append(_first_rank(np.argsort(-(bundles[policy].emb @ qv)), want))
         bm25_only.append(_first_rank(np.argsort(-bm25s[policy].scores(g["question"])), want))
