@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -13,16 +12,10 @@ from sqlalchemy import func, select
 
 from casework.db import session_scope
 from casework.models import Conversation, ConversationState, Message, Ticket
-from tests.browser.fake_rasa import FakeRasa, running_fake_rasa
+from tests.browser.fake_rasa import FakeRasa
 from tests.browser.webapp import settings_for
 from webhook import create_app, frontdoor
 from webhook.state import state
-
-
-@pytest.fixture
-def rasa(tmp_path: Path) -> Iterator[FakeRasa]:
-    with running_fake_rasa(f"sqlite:///{tmp_path / 'casework.db'}") as fake:
-        yield fake
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ replies over the original channel, hand-back to the bot, audit, CSV export."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -25,18 +24,12 @@ from casework.models import (
     TicketStatus,
 )
 from casework.sar import create_sar, today_uk
-from tests.browser.fake_rasa import FakeRasa, running_fake_rasa
+from tests.browser.fake_rasa import FakeRasa
 from tests.browser.webapp import settings_for
 from webhook import create_app
 from webhook.state import state
 
 PASSWORD = "correct horse battery"
-
-
-@pytest.fixture
-def rasa(tmp_path: Path) -> Iterator[FakeRasa]:
-    with running_fake_rasa(f"sqlite:///{tmp_path / 'casework.db'}") as fake:
-        yield fake
 
 
 @pytest.fixture

@@ -25,7 +25,7 @@ from casework.models import (
     TicketKind,
     utcnow,
 )
-from tests.browser.fake_rasa import FakeRasa, running_fake_rasa
+from tests.browser.fake_rasa import FakeRasa
 from tests.browser.webapp import settings_for
 from tests.fakes.twilio_api import FakeTwilioAPI
 from webhook import create_app, sms_format
@@ -35,12 +35,6 @@ TOKEN = "test-twilio-token"
 PUBLIC = "https://privacy.example.org"
 PHONE = "+447700900123"
 SID = "AC" + "1" * 32
-
-
-@pytest.fixture
-def rasa(tmp_path: Path) -> Iterator[FakeRasa]:
-    with running_fake_rasa(f"sqlite:///{tmp_path / 'casework.db'}") as fake:
-        yield fake
 
 
 @pytest.fixture
