@@ -158,6 +158,8 @@ def _sentence_bundle(policy: str, sentences: list[str], emb: np.ndarray) -> Inde
         faq_emb=empty,
         scope_w=np.zeros(d + 4, dtype=np.float32),
         scope_b=0.0,
+        scope_inside=empty,
+        scope_outside=empty,
     )
 
 

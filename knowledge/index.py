@@ -22,7 +22,7 @@ import yaml
 from knowledge.chunk import CHUNKER_VERSION, Passage, chunk_notices, split_sentences
 from knowledge.ingest import Notice, content_hash, load_notices
 
-INDEX_VERSION = "4"
+INDEX_VERSION = "5"
 PACKAGE_DIR = Path(__file__).resolve().parent
 FAQ_FILE = PACKAGE_DIR / "faq.yml"
 SCOPE_FILE = PACKAGE_DIR / "scope_examples.yml"
@@ -53,6 +53,8 @@ class IndexBundle:
     faq_emb: np.ndarray
     scope_w: np.ndarray
     scope_b: float
+    scope_inside: np.ndarray  # in-scope example embeddings (knowledge.scope.neighbour_margin)
+    scope_outside: np.ndarray
     extra: dict = field(default_factory=dict)
 
 
@@ -157,7 +159,7 @@ def build_index(
             faq_phr.append(str(q))
             faq_entry.append(k)
     faq_emb = encode(faq_phr) if faq_phr else np.zeros((0, emb.shape[1]), np.float32)
-    scope_w, scope_b = train_scope_model(load_faq(), load_scope_examples())
+    scope = train_scope_model(load_faq(), load_scope_examples())
 
     tmp = out_dir.with_name(out_dir.name + ".tmp")
     tmp.mkdir(parents=True, exist_ok=True)
@@ -174,8 +176,10 @@ def build_index(
         section_emb=section_emb,
         faq_emb=faq_emb,
         faq_entry=np.array(faq_entry, dtype=np.int32),
-        scope_w=scope_w,
-        scope_b=np.array([scope_b], dtype=np.float32),
+        scope_w=scope.w,
+        scope_b=np.array([scope.b], dtype=np.float32),
+        scope_inside=scope.inside,
+        scope_outside=scope.outside,
     )
     (tmp / "sentences.json").write_text(json.dumps(sent_text))
     (tmp / "faq.json").write_text(json.dumps(faq, indent=1))
@@ -272,4 +276,6 @@ def load_index(path: Path | str) -> IndexBundle:
         faq_emb=extra["faq_emb"],
         scope_w=extra["scope_w"],
         scope_b=float(extra["scope_b"][0]),
+        scope_inside=extra["scope_inside"],
+        scope_outside=extra["scope_outside"],
     )

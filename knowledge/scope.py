@@ -9,6 +9,7 @@ talk...). It is combined with retrieval confidence in knowledge.answer.
 from __future__ import annotations
 
 import re
+from typing import NamedTuple
 
 import numpy as np
 
@@ -70,8 +71,15 @@ def features(qvecs: np.ndarray, texts: list[str]) -> np.ndarray:
     return np.hstack([qvecs, lex]).astype(np.float32)
 
 
-def train_scope_model(faq: list[dict], examples: dict) -> tuple[np.ndarray, float]:
-    """Fit the scope classifier; returns (weights, bias)."""
+class ScopeModel(NamedTuple):
+    w: np.ndarray  # logistic regression weights over features()
+    b: float
+    inside: np.ndarray  # embeddings of the in-scope examples (FAQ phrasings + in_scope)
+    outside: np.ndarray  # embeddings of the out-of-scope examples
+
+
+def train_scope_model(faq: list[dict], examples: dict) -> ScopeModel:
+    """Fit the scope classifier and keep the examples' embeddings for neighbour_margin."""
     from sklearn.linear_model import LogisticRegression
 
     from knowledge.embed import encode
@@ -80,13 +88,32 @@ def train_scope_model(faq: list[dict], examples: dict) -> tuple[np.ndarray, floa
     inside += [str(q) for q in examples.get("in_scope", [])]
     outside = [str(q) for q in examples.get("out_of_scope", [])]
     if not inside or not outside:
-        return np.zeros(384 + N_LEX, dtype=np.float32), 0.0
+        empty = np.zeros((0, 384), dtype=np.float32)
+        return ScopeModel(np.zeros(384 + N_LEX, dtype=np.float32), 0.0, empty, empty)
     texts = inside + outside
-    x = features(encode(texts), texts)
+    vecs = encode(texts)
+    x = features(vecs, texts)
     y = np.array([1] * len(inside) + [0] * len(outside))
     model = LogisticRegression(C=2.0, class_weight="balanced", max_iter=2000)
     model.fit(x, y)
-    return model.coef_[0].astype(np.float32), float(model.intercept_[0])
+    return ScopeModel(
+        model.coef_[0].astype(np.float32),
+        float(model.intercept_[0]),
+        vecs[: len(inside)],
+        vecs[len(inside) :],
+    )
+
+
+def neighbour_margin(qvec: np.ndarray, inside: np.ndarray, outside: np.ndarray) -> float:
+    """Closest in-scope example minus closest out-of-scope example (cosines).
+
+    The classifier draws one straight line; a question can sit right next to an example
+    on the other side of it ("a recipe for cookies" beside the cookie questions, "my date
+    of birth is wrong on your system" beside repair requests). The nearest examples say so.
+    """
+    if not len(inside) or not len(outside):
+        return 0.0
+    return float((inside @ qvec).max() - (outside @ qvec).max())
 
 
 def scope_probability(w: np.ndarray, b: float, qvec: np.ndarray, text: str) -> float:

@@ -9,6 +9,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 
@@ -169,22 +170,42 @@ def test_shorthand_and_the_landlords_own_name_do_not_steer_the_answer(barnet) ->
         "thanks, bye",
         "when are the bins collected",
         "can you reset my password",
+        # near misses: privacy-sounding words, not a question about the notices
+        "whats a good cookie recipe for kids",
+        "how do i stop my ex seeing my instagram posts",
     ],
 )
 def test_out_of_scope_abstains(barnet, question: str) -> None:
     assert barnet.ask(question)["answered"] is False
 
 
+def test_a_cookie_named_in_the_notices_is_in_scope(barnet) -> None:
+    # The scope classifier has never seen the name; the cookie table has.
+    result = barnet.ask("whats bigipserverzebedee on my phone, is it a virus")
+    assert result["answered"] is True
+    assert result["citation"]["notice"] == "let2barnet-cookie-policy"
+
+
+def test_neighbour_margin_sides_with_the_nearest_example() -> None:
+    from knowledge.scope import neighbour_margin
+
+    inside = np.array([[1.0, 0.0], [0.0, 1.0]], dtype=np.float32)
+    outside = np.array([[0.6, 0.8]], dtype=np.float32)
+    assert neighbour_margin(np.array([1.0, 0.0]), inside, outside) == pytest.approx(0.4)
+    assert neighbour_margin(np.array([0.6, 0.8]), inside, outside) == pytest.approx(-0.2)
+    assert neighbour_margin(np.array([1.0, 0.0]), inside, inside[:0]) == 0.0
+
+
 EVAL_DIR = Path(__file__).resolve().parents[2] / "knowledge/eval"
 
 
 # (file, hit@1 floor, hit@3 floor, false-abstention ceiling, out-of-scope abstention floor):
-# regression guards a little below what `privacybot eval --questions` reports (session 6:
-# dev 0.92/0.97/0.00/1.0, resident 0.83/0.89/0.02/0.94, held-out 0.73/0.82/0.07/0.95).
+# regression guards a little below what `privacybot eval --questions` reports (session 7:
+# dev 0.95/0.97/0.00/1.0, resident 0.83/0.90/0.01/0.99, held-out 0.73/0.84/0.03/1.0).
 QUALITY_FLOORS = [
-    (DEV_QUESTIONS, 0.85, 0.95, 0.05, 1.0),
-    (EVAL_DIR / "resident_questions.yaml", 0.76, 0.85, 0.06, 0.90),
-    (EVAL_DIR / "heldout_questions.yaml", 0.68, 0.78, 0.10, 0.90),
+    (DEV_QUESTIONS, 0.87, 0.95, 0.05, 1.0),
+    (EVAL_DIR / "resident_questions.yaml", 0.78, 0.86, 0.04, 0.95),
+    (EVAL_DIR / "heldout_questions.yaml", 0.68, 0.80, 0.07, 0.90),
 ]
 
 
