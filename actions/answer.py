@@ -189,3 +189,57 @@ class ActionAnswerQuestion(Action):
         if failed >= ESCALATE_AFTER:
             return [SlotSet("failed_answers", 0.0), SlotSet("answer_status", "escalate")]
         return [SlotSet("failed_answers", float(failed)), SlotSet("answer_status", "not_sure")]
+
+
+# --------------------------------------------------------------------------- triage
+
+# "is my data sent abroad?" and "do you give my details to the gas company" are questions,
+# however worried they sound; the NLU sometimes reads them as complaints (a hand-off) or as
+# bare answers (the help text). A message that asks, and that the notices answer, is
+# answered; anything that states a grievance still goes to a person.
+_QUESTION = re.compile(
+    r"\?|^\s*(how|what|whats|why|who|where|when|which|is|are|am|do|does|did|can|could|"
+    r"will|would|should|have|has|may)\b|\b(how|what|why|who|where|when|which) "
+    r"(do|does|can|could|should|is|are|will|would)\b",
+    re.IGNORECASE,
+)
+_GRIEVANCE = re.compile(
+    r"complain|complaint|breach|leak|unacceptable|furious|fuming|disgust|angry|"
+    r"not happy|unhappy|how dare|sue\b|solicitor|compensation",
+    re.IGNORECASE,
+)
+
+
+def is_plain_question(text: str) -> bool:
+    """Asks something, and does not state a grievance."""
+    return bool(_QUESTION.search(text)) and not _GRIEVANCE.search(text)
+
+
+class ActionAnswerIfQuestion(Action):
+    """Before a complaint hand-off or the help text: answer a plain question instead.
+
+    Sets `answer_status`: answered (the notices answered it), escalate (a complaint: the
+    rules hand off) or not_sure (a bare answer with nothing asked: the rules show help)."""
+
+    def name(self) -> str:
+        return "action_answer_if_question"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        text = str(tracker.latest_message.get("text") or "")[:1000]
+        intent = (tracker.latest_message.get("intent") or {}).get("name")
+        otherwise = "escalate" if intent == "complain" else "not_sure"
+        if at_risk(text) or not is_plain_question(text):
+            return [SlotSet("answer_status", otherwise)]
+        result = ask_index(text)
+        if not (result and result.get("answered")):
+            return [SlotSet("answer_status", otherwise)]
+        dispatcher.utter_message(text=format_answer(result))
+        if intent == "complain":
+            dispatcher.utter_message(
+                text=f"If something has gone wrong, a person at {current_org().contact_team} "
+                "can look into it.",
+                buttons=[{"title": "Talk to a person", "payload": "talk to a person"}],
+            )
+        return [SlotSet("failed_answers", 0.0), SlotSet("answer_status", "answered")]

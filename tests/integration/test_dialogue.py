@@ -224,3 +224,26 @@ def test_out_of_scope_and_questions(stack: Any) -> None:
     reply = me.says("who do you share my personal information with?")
     assert reply  # answered with a citation, or plainly not sure with a person offered
     assert "—" in reply or "person" in reply
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "is my data sent abroad",
+        "do u give my details to the gas and electric company",
+        "can barnet homes use my data without asking me",
+    ],
+)
+def test_a_worried_question_is_answered_not_handed_off(stack: Any, question: str) -> None:
+    """Whatever intent the NLU picks (these have read as complaints), a plain question the
+    notices answer gets the answer with its citation, and no hand-off or ticket."""
+    me = Resident(stack)
+    reply = me.says(question)
+    assert "— Barnet Homes privacy policy" in reply, reply
+    assert tickets_of(stack, me.sender) == []
+
+
+def test_a_complaint_still_goes_to_a_person(stack: Any) -> None:
+    me = Resident(stack)
+    reply = me.says("you sent my letter to my neighbour and I want to complain")
+    assert "pass it to them" in reply, reply

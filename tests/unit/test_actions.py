@@ -611,3 +611,37 @@ def test_risk_words_bring_the_emergency_route(db: str, monkeypatch: pytest.Monke
 )
 def test_sar_questions_get_the_right_rule(question: str, expected: str) -> None:
     assert expected in answer.sar_answer(question)
+
+
+@pytest.mark.parametrize(
+    ("text", "intent", "status"),
+    [
+        ("do you give my details to the gas company?", "complain", "answered"),
+        ("is my data sent abroad", "complain", "answered"),
+        ("my name is spelt wrong how do i get it fixed", "inform", "answered"),
+        ("you sent my letter to my neighbour", "complain", "escalate"),
+        ("why did you leak my address? I want to complain", "complain", "escalate"),
+        ("Priya Patel", "inform", "not_sure"),
+    ],
+)
+def test_a_plain_question_is_answered_not_handed_off(
+    db: str, monkeypatch: pytest.MonkeyPatch, text: str, intent: str, status: str
+) -> None:
+    monkeypatch.setattr(answer, "_answerer", lambda: FakeAnswerer(True))
+    events, messages = run(answer.ActionAnswerIfQuestion(), tracker(text=text, intent=intent))
+    assert slot_events(events)["answer_status"] == status
+    if status == "answered":
+        assert "— Barnet Homes privacy policy" in messages[0]["text"]
+    else:
+        assert messages == []  # the rules go on to the hand-off or the help text
+
+
+def test_a_question_the_notices_cannot_answer_still_goes_to_a_person(
+    db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(answer, "_answerer", lambda: FakeAnswerer(False))
+    events, _ = run(
+        answer.ActionAnswerIfQuestion(),
+        tracker(text="why did nobody ring me back?", intent="complain"),
+    )
+    assert slot_events(events)["answer_status"] == "escalate"
