@@ -200,7 +200,8 @@ class ActionAnswerQuestion(Action):
 _QUESTION = re.compile(
     r"\?|^\s*(how|what|whats|why|who|where|when|which|is|are|am|do|does|did|can|could|"
     r"will|would|should|have|has|may)\b|\b(how|what|why|who|where|when|which) "
-    r"(do|does|can|could|should|is|are|will|would)\b",
+    r"(do|does|can|could|should|is|are|will|would)\b|"
+    r"\b(is (that|it|this)|do i (have|need) to|am i|can i|should i|will (it|that|you))\b",
     re.IGNORECASE,
 )
 _GRIEVANCE = re.compile(
@@ -210,16 +211,48 @@ _GRIEVANCE = re.compile(
 )
 
 
-def is_plain_question(text: str) -> bool:
-    """Asks something, and does not state a grievance."""
-    return bool(_QUESTION.search(text)) and not _GRIEVANCE.search(text)
+# A question about doing the very thing a form does starts the form ("how do I stop your
+# marketing emails?"); any other question the NLU filed under that intent is answered.
+_FLOW_WORDS = {
+    "request_sar": re.compile(
+        r"cop(y|ies)|request|subject access|\bsar\b|see (my|all|everything|what)|access|"
+        r"send me|get (my|all|everything|hold of)",
+        re.IGNORECASE,
+    ),
+    "request_marketing_opt_out": re.compile(
+        r"\bstop|unsubscribe|opt(ing)? out|no more|remove me|take me off|don'?t (want|send)",
+        re.IGNORECASE,
+    ),
+    "request_consent_withdrawal": re.compile(
+        r"withdraw|take .{0,15}back|revoke|cancel|chang(e|ed) my mind|no longer|stop using",
+        re.IGNORECASE,
+    ),
+}
+
+
+# "what do you hold on me? I want it all": a question, and a request with it.
+_REQUEST = re.compile(
+    r"\bi want\b|\bi'?d like\b|\bi would like\b|\bplease\b|\bpls\b|\bgive me\b",
+    re.IGNORECASE,
+)
+
+
+def is_plain_question(text: str, intent: str | None = None) -> bool:
+    """Asks something, does not state a grievance, and (for a form's intent) does not ask
+    to do what the form does."""
+    flow = _FLOW_WORDS.get(intent or "")
+    return (
+        bool(_QUESTION.search(text))
+        and not _GRIEVANCE.search(text)
+        and not (flow and (flow.search(text) or _REQUEST.search(text)))
+    )
 
 
 class ActionAnswerIfQuestion(Action):
     """Before a complaint hand-off or the help text: answer a plain question instead.
 
-    Sets `answer_status`: answered (the notices answered it), escalate (a complaint: the
-    rules hand off) or not_sure (a bare answer with nothing asked: the rules show help)."""
+    Sets `question_route`: answered (the notices answered it) or not_a_question; the
+    rules then go on as the intent says: a hand-off, the help text, or the form."""
 
     def name(self) -> str:
         return "action_answer_if_question"
@@ -229,12 +262,12 @@ class ActionAnswerIfQuestion(Action):
     ) -> list[EventType]:
         text = str(tracker.latest_message.get("text") or "")[:1000]
         intent = (tracker.latest_message.get("intent") or {}).get("name")
-        otherwise = "escalate" if intent == "complain" else "not_sure"
-        if at_risk(text) or not is_plain_question(text):
-            return [SlotSet("answer_status", otherwise)]
+        not_a_question = [SlotSet("question_route", "not_a_question")]
+        if at_risk(text) or not is_plain_question(text, intent):
+            return not_a_question
         result = ask_index(text)
         if not (result and result.get("answered")):
-            return [SlotSet("answer_status", otherwise)]
+            return not_a_question
         dispatcher.utter_message(text=format_answer(result))
         if intent == "complain":
             dispatcher.utter_message(
@@ -242,4 +275,4 @@ class ActionAnswerIfQuestion(Action):
                 "can look into it.",
                 buttons=[{"title": "Talk to a person", "payload": "talk to a person"}],
             )
-        return [SlotSet("failed_answers", 0.0), SlotSet("answer_status", "answered")]
+        return [SlotSet("failed_answers", 0.0), SlotSet("question_route", "answered")]

@@ -619,9 +619,24 @@ def test_sar_questions_get_the_right_rule(question: str, expected: str) -> None:
         ("do you give my details to the gas company?", "complain", "answered"),
         ("is my data sent abroad", "complain", "answered"),
         ("my name is spelt wrong how do i get it fixed", "inform", "answered"),
-        ("you sent my letter to my neighbour", "complain", "escalate"),
-        ("why did you leak my address? I want to complain", "complain", "escalate"),
-        ("Priya Patel", "inform", "not_sure"),
+        ("you sent my letter to my neighbour", "complain", "not_a_question"),
+        ("why did you leak my address? I want to complain", "complain", "not_a_question"),
+        ("Priya Patel", "inform", "not_a_question"),
+        (
+            "why are you asking for my ethnicity and religion",
+            "request_consent_withdrawal",
+            "answered",
+        ),
+        ("how can i withdraw my consent", "request_consent_withdrawal", "not_a_question"),
+        (
+            "housing officer wants to record our call, is that allowed",
+            "request_consent_withdrawal",
+            "answered",
+        ),
+        ("how do i stop your marketing emails", "request_marketing_opt_out", "not_a_question"),
+        ("do you build a profile on me", "request_sar", "answered"),
+        ("how do i get a copy of my data", "request_sar", "not_a_question"),
+        ("what do you hold on me? I want it all", "request_sar", "not_a_question"),
     ],
 )
 def test_a_plain_question_is_answered_not_handed_off(
@@ -629,11 +644,11 @@ def test_a_plain_question_is_answered_not_handed_off(
 ) -> None:
     monkeypatch.setattr(answer, "_answerer", lambda: FakeAnswerer(True))
     events, messages = run(answer.ActionAnswerIfQuestion(), tracker(text=text, intent=intent))
-    assert slot_events(events)["answer_status"] == status
+    assert slot_events(events)["question_route"] == status
     if status == "answered":
         assert "— Barnet Homes privacy policy" in messages[0]["text"]
     else:
-        assert messages == []  # the rules go on to the hand-off or the help text
+        assert messages == []  # the rules go on to the hand-off, the help text or the form
 
 
 def test_a_question_the_notices_cannot_answer_still_goes_to_a_person(
@@ -644,4 +659,4 @@ def test_a_question_the_notices_cannot_answer_still_goes_to_a_person(
         answer.ActionAnswerIfQuestion(),
         tracker(text="why did nobody ring me back?", intent="complain"),
     )
-    assert slot_events(events)["answer_status"] == "escalate"
+    assert slot_events(events)["question_route"] == "not_a_question"
