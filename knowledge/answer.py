@@ -259,12 +259,13 @@ class Answerer:
         sents = [b.sent_text[i] for i in idx]
         q_toks = set(tokens(text))
         overlap = np.array([len(q_toks & set(tokens(s))) / (len(q_toks) or 1) for s in sents])
-        scores = b.sent_emb[idx] @ qvec + 0.25 * overlap
+        contact = _contact_bonus(text, sents)
+        scores = b.sent_emb[idx] @ qvec + 0.25 * overlap + contact
         best = int(np.argmax(scores))
         hint = ranked.faq_hint.lower()
         if hint and ranked.faq_row == row and ranked.faq_best >= FAQ_STRONG:
             hinted = [j for j, s in enumerate(sents) if hint in s.lower()]
-            if hinted:
+            if hinted and contact[hinted[0]] >= contact.max():  # unless it lacks the number
                 best = hinted[0]
         lo = hi = best
         is_list = "\n- " in passage
@@ -284,6 +285,28 @@ class Answerer:
         if is_list and lead and lead not in answer and len(lead) + len(answer) < MAX_ANSWER_CHARS:
             answer = f"{lead} {answer}"
         return _clip(answer)
+
+
+# "what's the ICO's phone number?" wants the sentence with the number in it, not the one
+# that best describes the ICO: a question asking for a kind of contact detail favours the
+# sentences that hold one.
+_CONTACT_KINDS = (
+    (re.compile(r"\b(phone|telephone|ring|call)\b", re.I), re.compile(r"\d{3,}[\d ]{6,}")),
+    (re.compile(r"\b(e-?mail)\b", re.I), re.compile(r"\S+@\S+\.\w+")),
+    (
+        re.compile(r"\b(address|write|post|postal|letter)\b", re.I),
+        re.compile(r"\b[A-Z]{1,2}\d[A-Z\d]? ?\d[A-Z]{2}\b"),  # a UK postcode
+    ),
+)
+CONTACT_BONUS = 1.0  # decisive: the resident asked for exactly this
+
+
+def _contact_bonus(question: str, sentences: list[str]) -> np.ndarray:
+    bonus = np.zeros(len(sentences), dtype=np.float32)
+    for asks, holds in _CONTACT_KINDS:
+        if asks.search(question):
+            bonus += CONTACT_BONUS * np.array([bool(holds.search(s)) for s in sentences])
+    return bonus
 
 
 def _clip(text: str) -> str:

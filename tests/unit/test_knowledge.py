@@ -186,6 +186,18 @@ def test_a_cookie_named_in_the_notices_is_in_scope(barnet) -> None:
     assert result["citation"]["notice"] == "let2barnet-cookie-policy"
 
 
+@pytest.mark.parametrize(
+    ("question", "detail"),
+    [
+        ("what is the phone number for the ico", "0303 123 1113"),
+        ("whats the postal address to write to you about my data", "NW9 4EW"),
+        ("what email do i use for data protection questions", "Talk2Us@barnethomes.org"),
+    ],
+)
+def test_asking_for_a_contact_detail_shows_it(barnet, question: str, detail: str) -> None:
+    assert detail in barnet.ask(question)["answer"]
+
+
 def test_neighbour_margin_sides_with_the_nearest_example() -> None:
     from knowledge.scope import neighbour_margin
 
