@@ -223,6 +223,13 @@ _FLOW_WORDS = {
         r"\bstop|unsubscribe|opt(ing)? out|no more|remove me|take me off|don'?t (want|send)",
         re.IGNORECASE,
     ),
+    "request_human": re.compile(
+        r"\b(speak|talk|chat)(ing)? (to|with) (a |an |the |your )?(someone|somebody|person|"
+        r"human|staff|member of staff|adviser|advisor|officer|real|team|talk2us)|"
+        r"\b(person|human|someone|somebody)\b.{0,20}\b(call|ring|phone|contact) me|"
+        r"\b(call|ring|phone|contact) me\b|\bagent\b|\boperator\b",
+        re.IGNORECASE,
+    ),
     "request_consent_withdrawal": re.compile(
         r"withdraw|take .{0,15}back|revoke|cancel|chang(e|ed) my mind|no longer|stop using",
         re.IGNORECASE,

@@ -247,3 +247,13 @@ def test_a_complaint_still_goes_to_a_person(stack: Any) -> None:
     me = Resident(stack)
     reply = me.says("you sent my letter to my neighbour and I want to complain")
     assert "pass it to them" in reply, reply
+
+
+def test_a_question_read_as_asking_for_a_person_is_answered_then_a_person_offered(
+    stack: Any,
+) -> None:
+    me = Resident(stack)
+    reply = me.says("do staff listen back to my phone calls")
+    assert "— " in reply and tickets_of(stack, me.sender) == []
+    me.says("can i speak to someone please")
+    assert me.tracker()["active_loop"].get("name") == "handoff_form"

@@ -637,6 +637,10 @@ def test_sar_questions_get_the_right_rule(question: str, expected: str) -> None:
         ("do you build a profile on me", "request_sar", "answered"),
         ("how do i get a copy of my data", "request_sar", "not_a_question"),
         ("what do you hold on me? I want it all", "request_sar", "not_a_question"),
+        ("do staff listen back to my phone calls", "request_human", "answered"),
+        ("can i speak to someone?", "request_human", "not_a_question"),
+        ("can a person call me back", "request_human", "not_a_question"),
+        ("speak to someone", "request_human", "not_a_question"),
     ],
 )
 def test_a_plain_question_is_answered_not_handed_off(
