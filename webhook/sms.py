@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
@@ -231,6 +232,13 @@ def _open_ticket(session: Any, conversation_id: str, kind: TicketKind) -> bool:
     return session.scalar(query) is not None
 
 
+# The outbox stores a message's sid just after Twilio's API returns it; a quick delivery
+# callback can arrive before that commit (a fresh-clone CI run caught one). An unknown sid
+# is looked up again for up to 1.5 s before the status is given up. Only Twilio can call
+# this endpoint (signed), so the wait cannot be used to tie up workers.
+STATUS_RETRY_DELAYS = (0.1, 0.2, 0.4, 0.8)
+
+
 @bp.post("/status")
 @signed
 def status() -> Any:
@@ -238,7 +246,14 @@ def status() -> Any:
     message_status = request.form.get("MessageStatus") or request.form.get("SmsStatus") or ""
     if not _SID.match(sid) or not re.fullmatch(r"[a-z_]{2,20}", message_status):
         abort(400)
-    with state().db() as session:
-        known = outbox.record_status(session, sid, message_status, request.form.get("ErrorCode"))
+    known = False
+    for delay in (0.0, *STATUS_RETRY_DELAYS):
+        time.sleep(delay)
+        with state().db() as session:
+            known = outbox.record_status(
+                session, sid, message_status, request.form.get("ErrorCode")
+            )
+        if known:
+            break
     # Twilio only needs a 2xx; an unknown sid changes nothing.
     return Response("", status=204 if known else 200)

@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import dataclasses
+import threading
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -282,6 +284,35 @@ def test_replies_go_through_twilio_with_retries_and_status_callbacks(
     params["MessageStatus"] = "sent"
     signature = RV(TOKEN).compute_signature(PUBLIC + "/sms/status", params)
     client.post("/sms/status", data=params, headers={"X-Twilio-Signature": signature})
+    assert outbox_rows(live_app)[0].status == "delivered"
+
+
+def test_a_status_callback_that_beats_the_sid_commit_is_not_lost(
+    live_app: Flask, twilio: FakeTwilioAPI
+) -> None:
+    from twilio.request_validator import RequestValidator as RV
+
+    client = live_app.test_client()
+    post_signed(client, "/sms/inbound", inbound("hello"))
+    state(live_app).wait_idle()
+    state(live_app).outbox.send_due()
+    row = outbox_rows(live_app)[0]
+    sid = row.provider_id
+    with db(live_app) as session:  # as if the outbox had not committed the sid yet
+        session.execute(update(OutboundMessage).values(provider_id=None))
+
+    def commit_sid_later() -> None:
+        time.sleep(0.3)
+        with db(live_app) as session:
+            session.execute(update(OutboundMessage).values(provider_id=sid))
+
+    late = threading.Thread(target=commit_sid_later)
+    late.start()
+    params = {"MessageSid": sid, "MessageStatus": "delivered", "AccountSid": SID}
+    signature = RV(TOKEN).compute_signature(PUBLIC + "/sms/status", params)
+    response = client.post("/sms/status", data=params, headers={"X-Twilio-Signature": signature})
+    late.join()
+    assert response.status_code == 204
     assert outbox_rows(live_app)[0].status == "delivered"
 
 
