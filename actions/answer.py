@@ -195,8 +195,8 @@ class ActionAnswerQuestion(Action):
 
 # "is my data sent abroad?" and "do you give my details to the gas company" are questions,
 # however worried they sound; the NLU sometimes reads them as complaints (a hand-off) or as
-# bare answers (the help text). A message that asks, and that the notices answer, is
-# answered; anything that states a grievance still goes to a person.
+# bare answers (the help text), or files them under a form's intent. A message that asks,
+# and that the notices answer, is answered; a grievance or a request goes on as before.
 _QUESTION = re.compile(
     r"\?|^\s*(how|what|whats|why|who|where|when|which|is|are|am|do|does|did|can|could|"
     r"will|would|should|have|has|may)\b|\b(how|what|why|who|where|when|which) "
@@ -256,7 +256,7 @@ def is_plain_question(text: str, intent: str | None = None) -> bool:
 
 
 class ActionAnswerIfQuestion(Action):
-    """Before a complaint hand-off or the help text: answer a plain question instead.
+    """Before a hand-off, a form or the help text: answer a plain question instead.
 
     Sets `question_route`: answered (the notices answered it) or not_a_question; the
     rules then go on as the intent says: a hand-off, the help text, or the form."""
