@@ -80,6 +80,11 @@ def channel_of(sender_id: str) -> str:
         return channel
 
 
+def is_sms(tracker: Tracker) -> bool:
+    """Is this conversation a text-message one (the number is known; no buttons to tap)?"""
+    return channel_of(tracker.sender_id) == "sms"
+
+
 def sms_number_of(session: Session, sender_id: str) -> str | None:
     """The phone number of an SMS conversation (needed to reply; never logged)."""
     from casework import conversations

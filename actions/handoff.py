@@ -19,8 +19,8 @@ from actions.common import (
     Validation,
     at_risk,
     casework_session,
-    channel_of,
     current_org,
+    is_sms,
     looks_like_markup_or_payload,
     org_id,
     parse_email,
@@ -138,7 +138,7 @@ class ValidateHandoffForm(CountingFormValidation):
         domain: DomainDict,
     ) -> list[str]:
         method = tracker.get_slot("handoff_contact_method")
-        if needs_contact(method, channel_of(tracker.sender_id) == "sms"):
+        if needs_contact(method, is_sms(tracker)):
             return ["handoff_contact_method", "handoff_contact"]
         return ["handoff_contact_method"]
 
@@ -170,7 +170,7 @@ class ActionAskHandoffContactMethod(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        if channel_of(tracker.sender_id) == "sms":
+        if is_sms(tracker):
             text = (
                 "How would you like them to get back to you: by text here, a phone call to "
                 "this number, or email?"
@@ -224,7 +224,7 @@ class ActionSubmitHandoff(Action):
     ) -> list[EventType]:
         resets: list[EventType] = [SlotSet(s, None) for s in (*HANDOFF_SLOTS, "failed_attempts")]
         method = tracker.get_slot("handoff_contact_method")
-        on_sms = channel_of(tracker.sender_id) == "sms"
+        on_sms = is_sms(tracker)
         if method is None or (
             needs_contact(method, on_sms) and not tracker.get_slot("handoff_contact")
         ):

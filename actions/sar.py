@@ -24,6 +24,7 @@ from actions.common import (
     current_org,
     find_dates,
     format_date,
+    is_sms,
     looks_like_markup_or_payload,
     org_id,
     parse_email,
@@ -214,7 +215,7 @@ class ValidateSarForm(CountingFormValidation):
         slots += ["sar_locator", "sar_scope"]
         if tracker.get_slot("sar_scope") == "specific":
             slots.append("sar_scope_detail")
-        if channel_of(tracker.sender_id) != "sms":  # on SMS the number is already known
+        if not is_sms(tracker):  # on SMS the number is already known
             slots += ["sar_contact_method", "sar_contact"]
         if tracker.get_slot("sar_confirm") == "change":
             slots.append("sar_change")
@@ -312,7 +313,7 @@ class ValidateSarForm(CountingFormValidation):
     def validate_sar_change(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Validation:
-        on_sms = channel_of(tracker.sender_id) == "sms"
+        on_sms = is_sms(tracker)
         choice = parse_change_choice(self.answer_text(tracker, value), on_sms)
         if choice is None:
             return self.reject(dispatcher, tracker, "sar_change")
@@ -431,7 +432,7 @@ class ActionAskSarConfirm(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        on_sms = channel_of(tracker.sender_id) == "sms"
+        on_sms = is_sms(tracker)
         summary = "\n".join(summary_lines(tracker, on_sms))
         dispatcher.utter_message(text=f"Here is your request:\n{summary}")
         dispatcher.utter_message(
@@ -455,7 +456,7 @@ class ActionAskSarChange(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        on_sms = channel_of(tracker.sender_id) == "sms"
+        on_sms = is_sms(tracker)
         dispatcher.utter_message(
             text="Which answer do you want to change?",
             buttons=[{"title": c.capitalize(), "payload": c} for c in change_options(on_sms)],
@@ -486,7 +487,7 @@ class ActionSubmitSar(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         resets = [SlotSet(slot, None) for slot in (*SAR_SLOTS, "failed_attempts")]
-        on_sms = channel_of(tracker.sender_id) == "sms"
+        on_sms = is_sms(tracker)
         if tracker.get_slot("sar_confirm") != "yes" or not _complete(tracker, on_sms):
             dispatcher.utter_message(
                 text="OK, I haven't sent it, and nothing has been saved. You can start again "
