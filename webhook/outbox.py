@@ -79,9 +79,21 @@ def cancel_pending(session: Session, to: str) -> int:
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
-def record_status(session: Session, sid: str, status: str, error_code: str | None) -> bool:
-    """Twilio's delivery callback. False for an unknown message sid."""
-    row = session.scalar(select(OutboundMessage).where(OutboundMessage.provider_id == sid))
+def record_status(
+    session: Session, sid: str, status: str, error_code: str | None, row_id: int | None = None
+) -> bool:
+    """Twilio's delivery callback. False for an unknown message.
+
+    `row_id` is the outbox row named in the callback URL; without it (a message sent
+    before callbacks carried one) the row is found by Twilio's sid.
+    """
+    if row_id is not None:
+        row = session.get(OutboundMessage, row_id)
+        if row is None or row.provider_id not in (None, sid):
+            return False
+        row.provider_id = sid
+    else:
+        row = session.scalar(select(OutboundMessage).where(OutboundMessage.provider_id == sid))
     if row is None:
         return False
     status = status.lower()
@@ -181,7 +193,9 @@ class OutboxSender:
                 to=to,
                 from_=self.settings.twilio_from_number,
                 body=body,
-                status_callback=f"{self.settings.public_base_url}/sms/status",
+                # Our own row id rides in the (signed) callback URL: a callback that
+                # beats the commit of Twilio's sid below still finds its message.
+                status_callback=f"{self.settings.public_base_url}/sms/status?ref={row_id}",
             )
         except Exception as error:  # TwilioRestException, network errors
             code = getattr(error, "code", None)

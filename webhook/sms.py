@@ -232,10 +232,11 @@ def _open_ticket(session: Any, conversation_id: str, kind: TicketKind) -> bool:
     return session.scalar(query) is not None
 
 
-# The outbox stores a message's sid just after Twilio's API returns it; a quick delivery
-# callback can arrive before that commit (a fresh-clone CI run caught one). An unknown sid
-# is looked up again for up to 1.5 s before the status is given up. Only Twilio can call
-# this endpoint (signed), so the wait cannot be used to tie up workers.
+# Callbacks name their outbox row (`?ref=`, set by the outbox, covered by the signature), so
+# one that arrives before the outbox committed Twilio's sid still finds its message. A
+# callback without it (a message sent before refs existed) is looked up by sid, again for
+# up to 1.5 s in case that commit is still on its way; only Twilio can call this endpoint
+# (signed), so the wait cannot be used to tie up workers.
 STATUS_RETRY_DELAYS = (0.1, 0.2, 0.4, 0.8)
 
 
@@ -244,16 +245,22 @@ STATUS_RETRY_DELAYS = (0.1, 0.2, 0.4, 0.8)
 def status() -> Any:
     sid = request.form.get("MessageSid") or request.form.get("SmsSid") or ""
     message_status = request.form.get("MessageStatus") or request.form.get("SmsStatus") or ""
-    if not _SID.match(sid) or not re.fullmatch(r"[a-z_]{2,20}", message_status):
+    ref = request.args.get("ref", "")
+    if (
+        not _SID.match(sid)
+        or not re.fullmatch(r"[a-z_]{2,20}", message_status)
+        or not re.fullmatch(r"\d{0,18}", ref)
+    ):
         abort(400)
+    row_id = int(ref) if ref else None
     known = False
-    for delay in (0.0, *STATUS_RETRY_DELAYS):
+    for delay in (0.0, *(STATUS_RETRY_DELAYS if row_id is None else ())):
         time.sleep(delay)
         with state().db() as session:
             known = outbox.record_status(
-                session, sid, message_status, request.form.get("ErrorCode")
+                session, sid, message_status, request.form.get("ErrorCode"), row_id
             )
         if known:
             break
-    # Twilio only needs a 2xx; an unknown sid changes nothing.
+    # Twilio only needs a 2xx; an unknown message changes nothing.
     return Response("", status=204 if known else 200)

@@ -15,6 +15,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select, update
 from twilio.request_validator import RequestValidator
+from werkzeug.test import TestResponse
 
 from casework import ledger
 from casework.db import session_scope
@@ -252,6 +253,13 @@ def test_rasa_down_the_sms_waits_in_the_store(app: Flask, rasa: FakeRasa) -> Non
     assert outbox_rows(app)[0].body == "You said: hello"
 
 
+def _post_status(client: FlaskClient, url: str, sid: str, status: str) -> TestResponse:
+    """A delivery callback as Twilio sends it: form POST signed over the full URL."""
+    params = {"MessageSid": sid, "MessageStatus": status, "AccountSid": SID}
+    signature = RequestValidator(TOKEN).compute_signature(PUBLIC + url, params)
+    return client.post(url, data=params, headers={"X-Twilio-Signature": signature})
+
+
 def test_replies_go_through_twilio_with_retries_and_status_callbacks(
     live_app: Flask, twilio: FakeTwilioAPI
 ) -> None:
@@ -267,39 +275,46 @@ def test_replies_go_through_twilio_with_retries_and_status_callbacks(
     assert row.attempts == 3 and row.status == "queued" and row.provider_id
     [sent] = twilio.sent_to(PHONE)
     assert sent.body == "You said: hello" and sent.from_ == "+447700900000"
-    assert sent.status_callback == PUBLIC + "/sms/status"
+    callback = f"/sms/status?ref={row.id}"
+    assert sent.status_callback == PUBLIC + callback
     # Twilio calls back (signed); our endpoint is reached through the test client.
-    from twilio.request_validator import RequestValidator as RV
-
-    params = {"MessageSid": sent.sid, "MessageStatus": "delivered", "AccountSid": SID}
-    signature = RV(TOKEN).compute_signature(PUBLIC + "/sms/status", params)
-    assert (
-        client.post(
-            "/sms/status", data=params, headers={"X-Twilio-Signature": signature}
-        ).status_code
-        == 204
-    )
+    assert _post_status(client, callback, sent.sid, "delivered").status_code == 204
     assert outbox_rows(live_app)[0].status == "delivered"
     # A late 'sent' callback does not step back.
-    params["MessageStatus"] = "sent"
-    signature = RV(TOKEN).compute_signature(PUBLIC + "/sms/status", params)
-    client.post("/sms/status", data=params, headers={"X-Twilio-Signature": signature})
+    _post_status(client, callback, sent.sid, "sent")
+    assert outbox_rows(live_app)[0].status == "delivered"
+    # A callback naming another message's row changes nothing.
+    other_sid = "SM" + "0" * 32
+    assert _post_status(client, callback, other_sid, "failed").status_code == 200
     assert outbox_rows(live_app)[0].status == "delivered"
 
 
-def test_a_status_callback_that_beats_the_sid_commit_is_not_lost(
+def _sent_without_sid(app: Flask) -> tuple[int, str]:
+    """One reply sent through Twilio, its sid taken back out as if not committed yet."""
+    post_signed(app.test_client(), "/sms/inbound", inbound("hello"))
+    state(app).wait_idle()
+    state(app).outbox.send_due()
+    row = outbox_rows(app)[0]
+    with db(app) as session:
+        session.execute(update(OutboundMessage).values(provider_id=None))
+    return row.id, row.provider_id
+
+
+def test_a_status_callback_that_beats_the_sid_commit_finds_its_row(
     live_app: Flask, twilio: FakeTwilioAPI
 ) -> None:
-    from twilio.request_validator import RequestValidator as RV
-
-    client = live_app.test_client()
-    post_signed(client, "/sms/inbound", inbound("hello"))
-    state(live_app).wait_idle()
-    state(live_app).outbox.send_due()
+    row_id, sid = _sent_without_sid(live_app)
+    response = _post_status(live_app.test_client(), f"/sms/status?ref={row_id}", sid, "delivered")
+    assert response.status_code == 204
     row = outbox_rows(live_app)[0]
-    sid = row.provider_id
-    with db(live_app) as session:  # as if the outbox had not committed the sid yet
-        session.execute(update(OutboundMessage).values(provider_id=None))
+    assert (row.status, row.provider_id) == ("delivered", sid)
+
+
+def test_a_callback_without_ref_waits_briefly_for_the_sid_commit(
+    live_app: Flask, twilio: FakeTwilioAPI
+) -> None:
+    # Messages sent before callbacks carried a ref are found by sid.
+    row_id, sid = _sent_without_sid(live_app)
 
     def commit_sid_later() -> None:
         time.sleep(0.3)
@@ -308,9 +323,7 @@ def test_a_status_callback_that_beats_the_sid_commit_is_not_lost(
 
     late = threading.Thread(target=commit_sid_later)
     late.start()
-    params = {"MessageSid": sid, "MessageStatus": "delivered", "AccountSid": SID}
-    signature = RV(TOKEN).compute_signature(PUBLIC + "/sms/status", params)
-    response = client.post("/sms/status", data=params, headers={"X-Twilio-Signature": signature})
+    response = _post_status(live_app.test_client(), "/sms/status", sid, "delivered")
     late.join()
     assert response.status_code == 204
     assert outbox_rows(live_app)[0].status == "delivered"
