@@ -257,3 +257,17 @@ def test_a_question_read_as_asking_for_a_person_is_answered_then_a_person_offere
     assert "— " in reply and tickets_of(stack, me.sender) == []
     me.says("can i speak to someone please")
     assert me.tracker()["active_loop"].get("name") == "handoff_form"
+
+
+def test_household_questions_are_not_a_safety_risk_but_a_risk_still_is(stack: Any) -> None:
+    """'partner' or 'kids' in a question is not distress (it used to read as it, and the
+    resident got the emergency text and a hand-off); a real risk still gets both."""
+    emergency = "999"
+    me = Resident(stack)
+    # Read as distress (0.63) before household examples joined the NLU data.
+    reply = me.says("If I put my partner down as emergency contact, do I have to tell him first?")
+    assert emergency not in reply and me.tracker()["active_loop"].get("name") is None
+    at_risk = Resident(stack)
+    reply = at_risk.says("my ex is violent and i'm scared he will get my new address from you")
+    assert emergency in reply, reply
+    assert at_risk.tracker()["active_loop"].get("name") == "handoff_form"
