@@ -173,10 +173,21 @@ def test_shorthand_and_the_landlords_own_name_do_not_steer_the_answer(barnet) ->
         # near misses: privacy-sounding words, not a question about the notices
         "whats a good cookie recipe for kids",
         "how do i stop my ex seeing my instagram posts",
+        # another organisation's handling of data (none of these is a scope example)
+        "what does instagram do with my photos",
+        "can my manager read my texts on the work phone",
     ],
 )
 def test_out_of_scope_abstains(barnet, question: str) -> None:
     assert barnet.ask(question)["answered"] is False
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["does barnet homes share my data with my bank", "do you pass my details to facebook"],
+)
+def test_the_landlord_sharing_with_another_organisation_is_in_scope(barnet, question: str) -> None:
+    assert barnet.ask(question)["answered"] is True
 
 
 def test_a_cookie_named_in_the_notices_is_in_scope(barnet) -> None:
