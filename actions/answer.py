@@ -150,12 +150,13 @@ class ActionAnswerQuestion(Action):
         intent = (tracker.latest_message.get("intent") or {}).get("name")
         in_form = bool(tracker.active_loop.get("name"))
 
-        if at_risk(text):  # the emergency route first; the question is still answered
+        risk = at_risk(text)
+        if risk:  # the emergency route first; the question is still answered
             dispatcher.utter_message(text=current_org().emergency)
 
         if intent == "ask_sar_question":
             dispatcher.utter_message(text=sar_answer(text))
-            return self._outcome(True, tracker, in_form)
+            return self._outcome(True, tracker, in_form, risk)
 
         if is_nonsense(text):  # not a question: no answer, no count towards a handoff
             dispatcher.utter_message(
@@ -167,7 +168,7 @@ class ActionAnswerQuestion(Action):
         result = ask_index(text)
         if result and result.get("answered"):
             dispatcher.utter_message(text=format_answer(result))
-            return self._outcome(True, tracker, in_form)
+            return self._outcome(True, tracker, in_form, risk)
 
         dispatcher.utter_message(
             text="I'm not sure about that one, and I don't want to guess. "
@@ -180,9 +181,15 @@ class ActionAnswerQuestion(Action):
         return self._outcome(False, tracker, in_form)
 
     @staticmethod
-    def _outcome(answered: bool, tracker: Tracker, in_form: bool) -> list[EventType]:
+    def _outcome(
+        answered: bool, tracker: Tracker, in_form: bool, at_risk: bool = False
+    ) -> list[EventType]:
         if in_form:  # the form resumes; no offer, no count
             return [SlotSet("answer_status", None)]
+        if answered and at_risk:
+            # Answered, but the words suggest risk: "not_sure" makes the rules offer a
+            # person as well (the NLU did not read it as distress, or that would hand off).
+            return [SlotSet("failed_answers", 0.0), SlotSet("answer_status", "not_sure")]
         if answered:
             return [SlotSet("failed_answers", 0.0), SlotSet("answer_status", "answered")]
         failed = int(tracker.get_slot("failed_answers") or 0) + 1

@@ -271,3 +271,13 @@ def test_household_questions_are_not_a_safety_risk_but_a_risk_still_is(stack: An
     reply = at_risk.says("my ex is violent and i'm scared he will get my new address from you")
     assert emergency in reply, reply
     assert at_risk.tracker()["active_loop"].get("name") == "handoff_form"
+
+
+def test_a_question_with_risk_words_gets_the_emergency_route_and_a_person_offered(
+    stack: Any,
+) -> None:
+    """The NLU reads this as a privacy question and the notices answer it; the risk words
+    still bring the emergency text first, and a person is offered after the answer."""
+    me = Resident(stack)
+    reply = me.says("is information about domestic abuse kept private")
+    assert "999" in reply and "— " in reply and "person on our team" in reply, reply

@@ -592,8 +592,12 @@ def test_every_domain_action_is_served_and_nothing_more() -> None:
 def test_risk_words_bring_the_emergency_route(db: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(answer, "_answerer", lambda: FakeAnswerer(True))
     q = tracker(text="my abusive ex got my address, who do you share it with?")
-    _, messages = run(answer.ActionAnswerQuestion(), q)
+    events, messages = run(answer.ActionAnswerQuestion(), q)
     assert "999" in messages[0]["text"] and "—" in messages[1]["text"]
+    # Answered, and a person is offered too (the rules offer one on not_sure).
+    assert slot_events(events)["answer_status"] == "not_sure"
+    events, _ = run(answer.ActionAnswerQuestion(), tracker(text="who do you share it with?"))
+    assert slot_events(events)["answer_status"] == "answered"
     events, messages = run(ActionPrepareHandoff(), tracker(text="I'm terrified", intent="complain"))
     assert "999" in messages[0]["text"] and slot_events(events)["handoff_reason"] == "distress"
 
