@@ -182,11 +182,11 @@ class ActionAnswerQuestion(Action):
 
     @staticmethod
     def _outcome(
-        answered: bool, tracker: Tracker, in_form: bool, at_risk: bool = False
+        answered: bool, tracker: Tracker, in_form: bool, risk: bool = False
     ) -> list[EventType]:
         if in_form:  # the form resumes; no offer, no count
             return [SlotSet("answer_status", None)]
-        if answered and at_risk:
+        if answered and risk:
             # Answered, but the words suggest risk: "not_sure" makes the rules offer a
             # person as well (the NLU did not read it as distress, or that would hand off).
             return [SlotSet("failed_answers", 0.0), SlotSet("answer_status", "not_sure")]
