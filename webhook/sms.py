@@ -253,8 +253,9 @@ def status() -> Any:
     ):
         abort(400)
     row_id = int(ref) if ref else None
+    retries = STATUS_RETRY_DELAYS if row_id is None else ()  # a named row needs no wait
     known = False
-    for delay in (0.0, *(STATUS_RETRY_DELAYS if row_id is None else ())):
+    for delay in (0.0, *retries):
         time.sleep(delay)
         with state().db() as session:
             known = outbox.record_status(
