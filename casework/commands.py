@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import json
+import signal
 import sys
+import threading
+from typing import Any
 
 from casework import db
 
@@ -16,16 +20,49 @@ def cmd_upgrade(args: argparse.Namespace) -> int:
 
 
 def cmd_purge(args: argparse.Namespace) -> int:
-    from casework.retention import forget_tracker, purge_expired
+    """One retention run (prints its counts as JSON), or with --every a loop that runs
+    one, sleeps and repeats until SIGTERM / Ctrl-C (the process `make run` starts)."""
     from privacybot.settings import load_settings
 
     settings = load_settings()
     db.upgrade(settings.database_url)
+    if args.every is None:
+        return _purge_once(settings)
+    if args.every <= 0:
+        print("privacybot: --every needs a positive number of seconds", file=sys.stderr)
+        return 2
+    return _purge_every(settings, args.every)
+
+
+def _purge_once(settings: Any) -> int:
+    from casework.retention import purge_expired
+
     with db.session_scope(settings.database_url) as session:
-        result = purge_expired(session, settings.transcript_retention_days)
-    purged = result.pop("deleted_conversation_ids")
-    result["tracker_events_deleted"] = forget_tracker(settings.tracker_url, purged)
-    print(result)
+        result = purge_expired(
+            session, settings.transcript_retention_days, settings.tracker_store_url
+        )
+    print(json.dumps(result.counts()), flush=True)
+    if result.tracker_error:
+        print(f"privacybot: tracker store: {result.tracker_error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _purge_every(settings: Any, seconds: float) -> int:
+    stop = threading.Event()
+
+    def request_stop(_signum: int, _frame: object) -> None:
+        stop.set()  # a run in progress finishes its transaction first
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+    print(f"retention purge every {seconds:g} s", flush=True)
+    while not stop.is_set():
+        try:
+            _purge_once(settings)
+        except Exception as error:  # noqa: BLE001 (a database blip must not end the schedule)
+            print(f"privacybot: purge failed: {type(error).__name__}", file=sys.stderr)
+        stop.wait(seconds)
     return 0
 
 

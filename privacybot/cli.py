@@ -52,6 +52,9 @@ def build_parser() -> argparse.ArgumentParser:
         func=_lazy("casework.commands:cmd_upgrade")
     )
     purge = db_sub.add_parser("purge", help="delete transcripts past their retention period")
+    purge.add_argument(
+        "--every", type=float, default=None, metavar="SECONDS", help="repeat until SIGTERM"
+    )
     purge.set_defaults(func=_lazy("casework.commands:cmd_purge"))
 
     staff = sub.add_parser("staff", help="staff accounts for the handoff inbox")

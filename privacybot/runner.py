@@ -244,6 +244,18 @@ def build_processes(stack: Stack, web_workers: int = 1) -> list[Process]:
     return [actions, rasa_process(stack, s.rasa_port), web]
 
 
+def retention_process(stack: Stack) -> Process:
+    """The scheduled retention purge (`privacybot db purge --every`); it has no HTTP
+    endpoint, so it is added after the others are ready and watched like them."""
+    every = str(stack.settings.purge_interval_seconds)
+    return Process(
+        "retention",
+        [str(VENV_BIN / "python"), "-m", "privacybot.cli", "db", "purge", "--every", every],
+        "",
+        env=dict(stack.env),
+    )
+
+
 def _spawn(process: Process, log_dir: Path | None) -> None:
     output: IO[bytes] | None = None
     if log_dir is not None:
@@ -283,6 +295,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     stack.start(log_dir=stack.data_dir / "logs")
     try:
         stack.wait_ready()
+        stack.add(retention_process(stack), stack.data_dir / "logs")
         _print_urls(stack)
         while not stopping:
             for process in stack.processes:
@@ -312,6 +325,8 @@ def _print_urls(stack: Stack) -> None:
         f"  Play a resident's phone (SMS, dev only)  {stack.web_url}/dev/phone\n"
         f"  Rasa HTTP API (token in {s.data_dir}/dev-secrets.env)  {stack.rasa_url}\n"
         f"  Action server                            {stack.actions_url}\n"
+        f"Retention purge every {s.purge_interval_seconds} s "
+        f"(TRANSCRIPT_RETENTION_DAYS={s.transcript_retention_days})\n"
         f"Logs: {s.data_dir / 'logs'}   Stop with Ctrl-C.\n"
         "Create a staff login: .venv/bin/privacybot staff add you@example.org --role admin",
         flush=True,

@@ -73,10 +73,19 @@ class Settings:
     transcript_retention_days: int
     tracker_url: str | None = None  # Rasa's tracker store, so retention can reach it too
     extra: dict[str, str] = field(default_factory=dict)
+    purge_interval_seconds: int = 86400  # how often `make run` runs the retention purge
 
     @property
     def twilio_configured(self) -> bool:
         return bool(self.twilio_account_sid)
+
+    @property
+    def tracker_store_url(self) -> str:
+        """Where Rasa keeps its tracker: the URL privacybot.runner gives Rasa, also when
+        TRACKER_URL is not exported (retention and "end and delete" must reach it)."""
+        from privacybot.runner import tracker_settings
+
+        return tracker_settings(self.database_url, self.data_dir, self.tracker_url)[1]
 
 
 def load_settings() -> Settings:
@@ -114,4 +123,5 @@ def load_settings() -> Settings:
         production=production,
         transcript_retention_days=int(env.get("TRANSCRIPT_RETENTION_DAYS", "90")),
         tracker_url=env.get("TRACKER_URL") or None,
+        purge_interval_seconds=int(env.get("PURGE_INTERVAL_SECONDS", "86400")),
     )

@@ -147,5 +147,5 @@ def end_conversation(conversation_id: str) -> Any:
     except RasaUnavailable:
         pass
     # ...and Rasa's own copy of the turns goes too (after the restart, which adds events).
-    retention.forget_tracker(st.settings.tracker_url, [conversation_id])
+    retention.forget_tracker(st.settings.tracker_store_url, [conversation_id])
     return jsonify({"deleted": True, "conversation_id": conversation_id})

@@ -192,7 +192,7 @@ def test_retention_purges_idle_conversations_without_open_tickets(database_url: 
         kept = _sar(session)
         session.get(Conversation, kept.conversation_id).last_activity_at = old
         result = retention.purge_expired(session, retention_days=90)
-        assert result["conversations_deleted"] == 1
+        assert result.conversations_deleted == 1
     with db.session_scope(database_url) as session:
         assert session.get(Conversation, idle.id) is None
         assert session.scalar(select(func.count(Message.id))) == 0
