@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import logging
 import threading
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, or_, select, update
 from sqlalchemy.orm import Session
 
 from casework.db import session_scope
@@ -26,7 +26,10 @@ log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 5
 # Our own states; the rest are Twilio's (queued, sent, delivered, ...) or final local ones.
 PENDING = "pending"  # waiting in the outbox for the sender thread
-CLAIMED = "claimed"  # a sender took it
+CLAIMED = "claimed"  # a sender took it (at updated_at)
+# Far longer than one send takes (the Twilio client times out after 10 s): a row claimed
+# this long ago and never finished belongs to a sender that died, and is sent again.
+CLAIM_TIMEOUT = timedelta(minutes=2)
 # Twilio error codes that retrying cannot fix (blocked by STOP, invalid or unreachable number).
 PERMANENT_ERRORS = {21211, 21408, 21610, 21612, 21614}
 # Delivery statuses in the order Twilio reports them; a late callback must not step back.
@@ -104,6 +107,17 @@ def record_status(
     return True
 
 
+def due_now(now: datetime) -> ColumnElement[bool]:
+    """Pending and due, or claimed by a sender that died (no result after CLAIM_TIMEOUT).
+    A sender that died after Twilio accepted the message but before recording it makes
+    the resend a duplicate; that is the price of never losing a reply."""
+    pending = (OutboundMessage.status == PENDING) & (OutboundMessage.next_attempt_at <= now)
+    abandoned = (OutboundMessage.status == CLAIMED) & (
+        OutboundMessage.updated_at < now - CLAIM_TIMEOUT
+    )
+    return or_(pending, abandoned)
+
+
 def for_address(session: Session, address: str, limit: int = 200) -> list[OutboundMessage]:
     query = select(OutboundMessage).where(OutboundMessage.to == address)
     return list(session.scalars(query.order_by(OutboundMessage.id).limit(limit)))
@@ -158,9 +172,7 @@ class OutboxSender:
         with session_scope(url) as session:
             due = session.scalars(
                 select(OutboundMessage.id)
-                .where(
-                    OutboundMessage.status == PENDING, OutboundMessage.next_attempt_at <= utcnow()
-                )
+                .where(due_now(utcnow()))
                 .order_by(OutboundMessage.id)
                 .limit(limit)
             ).all()
@@ -172,11 +184,15 @@ class OutboxSender:
         return attempted
 
     def _claim(self, row_id: int) -> bool:
+        """A conditional UPDATE: of several senders (web workers) exactly one wins a row,
+        also when they race for the same abandoned claim."""
+        now = utcnow()
         with session_scope(self.settings.database_url) as session:
             result = session.execute(
                 update(OutboundMessage)
-                .where(OutboundMessage.id == row_id, OutboundMessage.status == PENDING)
-                .values(status=CLAIMED, attempts=OutboundMessage.attempts + 1)
+                .where(OutboundMessage.id == row_id, due_now(now))
+                .values(status=CLAIMED, attempts=OutboundMessage.attempts + 1, updated_at=now)
+                .execution_options(synchronize_session=False)
             )
             return bool(result.rowcount)  # type: ignore[attr-defined]
 

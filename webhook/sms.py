@@ -23,7 +23,7 @@ from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
 from casework import audit, conversations, ledger, tickets
-from casework.models import Conversation, TicketKind, TicketStatus
+from casework.models import Conversation, TicketKind, TicketStatus, utcnow
 from casework.pseudonym import mask_phone
 from webhook import frontdoor, outbox
 from webhook.state import AppState, state
@@ -113,7 +113,9 @@ def _store_inbound(st: AppState, phone: str, body: str, sid: str, keyword: str) 
         if reply is None and not body.strip():
             reply = "Sorry, we can only read text. Please type your question."
         if reply is not None:
-            frontdoor.claim(session, message.id)
+            # Answered here: marked processed in the same transaction as the reply, so the
+            # retry loop never sends it to Rasa and texts a second answer.
+            message.claimed_at = message.processed_at = utcnow()
             conversations.record_outbound(session, conversation, reply, author="system")
             outbox.record_inline(
                 session,

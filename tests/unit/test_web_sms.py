@@ -8,6 +8,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -384,3 +385,117 @@ def test_dev_pages_do_not_exist_in_production(tmp_path: Path, rasa: FakeRasa) ->
     client = create_app(settings, background=False).test_client()
     assert client.get("/dev/phone").status_code == 404
     assert client.post("/dev/phone/sign", json={}).status_code in (400, 404)
+
+
+def _age_claims(app: Flask, minutes: int = 3) -> None:
+    """As if every claim was taken by a worker that died `minutes` ago."""
+    with db(app) as session:
+        session.execute(
+            update(Message)
+            .where(Message.claimed_at.is_not(None))
+            .values(claimed_at=utcnow() - timedelta(minutes=minutes))
+        )
+
+
+@pytest.mark.parametrize("bodies", [["STOP", "START", "HELP"], ["  ", "unstop"]])
+def test_inline_answers_are_never_replayed(app: Flask, rasa: FakeRasa, bodies: list[str]) -> None:
+    """Keywords and empty texts are answered in the TwiML and marked processed with it:
+    the retry loop, minutes later, finds nothing to send to Rasa or text again."""
+    from webhook import frontdoor
+
+    client = app.test_client()
+    for body in bodies:
+        assert b"<Message>" in post_signed(client, "/sms/inbound", inbound(body)).data
+    _age_claims(app)
+    assert frontdoor.replay_unprocessed(state(app), older_than=timedelta(0)) == 0
+    state(app).wait_idle()
+    assert rasa.received == []
+    assert len(outbox_rows(app)) == len(bodies)  # one text per message, not two
+    with db(app) as session:
+        inbound_rows = session.scalars(select(Message).where(Message.direction == "in")).all()
+        assert all(m.processed_at is not None for m in inbound_rows)
+
+
+def test_unstop_is_an_opt_in_word(app: Flask) -> None:
+    client = app.test_client()
+    post_signed(client, "/sms/inbound", inbound("STOP"))
+    response = post_signed(client, "/sms/inbound", inbound("Unstop"))
+    assert b"switched back on" in response.data
+    with db(app) as session:
+        assert not session.scalars(select(Conversation)).one().sms_blocked
+
+
+def test_yes_opts_in_only_while_the_number_is_opted_out(app: Flask, rasa: FakeRasa) -> None:
+    client = app.test_client()
+    # Not opted out: YES is an ordinary answer for Rasa (say, to "shall I start a SAR?").
+    assert b"<Message>" not in post_signed(client, "/sms/inbound", inbound("Yes")).data
+    state(app).wait_idle()
+    assert [text for _, text in rasa.received] == ["Yes"]
+    post_signed(client, "/sms/inbound", inbound("STOP"))
+    response = post_signed(client, "/sms/inbound", inbound("YES"))
+    assert b"switched back on" in response.data
+    state(app).wait_idle()
+    assert [text for _, text in rasa.received] == ["Yes"]
+    with db(app) as session:
+        conversation = session.scalars(select(Conversation)).one()
+        assert not conversation.sms_blocked
+        decisions = [e.decision for e in ledger.history(session, conversation.sender_key)]
+        assert decisions[-1] == "opt_in"
+
+
+def _abandoned_claim(app: Flask, minutes: float) -> int:
+    """A reply whose sender claimed it `minutes` ago and then died before sending."""
+    post_signed(app.test_client(), "/sms/inbound", inbound("hello"))
+    state(app).wait_idle()
+    with db(app) as session:
+        row = session.scalars(select(OutboundMessage)).one()
+        row.status, row.attempts = "claimed", 1
+        session.flush()
+        session.execute(
+            update(OutboundMessage)
+            .where(OutboundMessage.id == row.id)
+            .values(updated_at=utcnow() - timedelta(minutes=minutes))
+        )
+        return row.id
+
+
+def test_an_outbox_claim_of_a_dead_sender_is_sent_later_once(
+    live_app: Flask, twilio: FakeTwilioAPI
+) -> None:
+    _abandoned_claim(live_app, minutes=3)
+    sender = state(live_app).outbox
+    assert sender.send_due() == 1
+    assert sender.send_due() == 0
+    [sent] = twilio.sent_to(PHONE)
+    assert sent.body == "You said: hello"
+    row = outbox_rows(live_app)[0]
+    assert (row.status, row.attempts) == ("queued", 2)
+
+
+def test_a_fresh_outbox_claim_is_left_to_its_sender(live_app: Flask, twilio: FakeTwilioAPI) -> None:
+    _abandoned_claim(live_app, minutes=0.5)  # still within the claim timeout: alive
+    assert state(live_app).outbox.send_due() == 0
+    assert twilio.sent_to(PHONE) == []
+
+
+def test_two_senders_racing_for_an_abandoned_claim_send_it_once(
+    live_app: Flask, twilio: FakeTwilioAPI
+) -> None:
+    from webhook.outbox import OutboxSender
+
+    _abandoned_claim(live_app, minutes=3)
+    senders = [OutboxSender(state(live_app).settings) for _ in range(4)]
+    barrier = threading.Barrier(len(senders))
+
+    def run(sender: OutboxSender) -> int:
+        barrier.wait()
+        return sender.send_due()
+
+    results: list[int] = []
+    threads = [threading.Thread(target=lambda s=s: results.append(run(s))) for s in senders]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(results) == [0, 0, 0, 1]
+    assert len(twilio.sent_to(PHONE)) == 1
