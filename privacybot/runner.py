@@ -281,8 +281,19 @@ def _healthy(process: Process) -> bool:
     return response.status_code < 500
 
 
+def demo_overrides(environ: Mapping[str, str]) -> dict[str, str]:
+    """`make run` is the local demo: it turns the development tools (/dev/phone) on unless
+    told otherwise (DEV_TOOLS=0) or in production mode, where they must stay off."""
+    if environ.get("PRIVACYBOT_ENV") == "production" or "DEV_TOOLS" in environ:
+        return {}
+    return {"DEV_TOOLS": "1"}
+
+
 def cmd_run(args: argparse.Namespace) -> int:
-    stack = make_stack()
+    overrides = demo_overrides(os.environ)
+    stack = make_stack(overrides)
+    if overrides:
+        print("DEV_TOOLS=1 for this local demo: /dev/phone is on (loopback only).", flush=True)
     stopping = False
 
     def request_stop(signum: int, _frame: object) -> None:
@@ -318,11 +329,12 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def _print_urls(stack: Stack) -> None:
     s = stack.settings
+    phone = f"  Play a resident's phone (SMS, dev only)  {stack.web_url}/dev/phone\n"
     print(
         f"\nReady for {s.org}:\n"
         f"  Landlord demo page with the chat widget  {stack.web_url}/\n"
         f"  Staff handoff inbox                      {stack.web_url}/inbox\n"
-        f"  Play a resident's phone (SMS, dev only)  {stack.web_url}/dev/phone\n"
+        f"{phone if s.dev_tools else ''}"
         f"  Rasa HTTP API (token in {s.data_dir}/dev-secrets.env)  {stack.rasa_url}\n"
         f"  Action server                            {stack.actions_url}\n"
         f"Retention purge every {s.purge_interval_seconds} s "

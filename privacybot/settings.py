@@ -74,6 +74,9 @@ class Settings:
     tracker_url: str | None = None  # Rasa's tracker store, so retention can reach it too
     extra: dict[str, str] = field(default_factory=dict)
     purge_interval_seconds: int = 86400  # how often `make run` runs the retention purge
+    # /dev (play a resident's phone): signs forged SMS and shows any number's texts, so
+    # only when asked for (DEV_TOOLS=1; `make run` sets it), never in production.
+    dev_tools: bool = False
 
     @property
     def twilio_configured(self) -> bool:
@@ -102,6 +105,9 @@ def load_settings() -> Settings:
             raise ConfigError(f"{name} must be set in production mode")
         return _dev_secret(data_dir, name)
 
+    dev_tools = env.get("DEV_TOOLS", "").strip().lower() in ("1", "true", "yes", "on")
+    if production and dev_tools:
+        raise ConfigError("DEV_TOOLS must be off in production mode")
     web_port = int(env.get("WEB_PORT", "8000"))
     rasa_port = int(env.get("RASA_PORT", "5005"))
     return Settings(
@@ -124,4 +130,5 @@ def load_settings() -> Settings:
         transcript_retention_days=int(env.get("TRANSCRIPT_RETENTION_DAYS", "90")),
         tracker_url=env.get("TRACKER_URL") or None,
         purge_interval_seconds=int(env.get("PURGE_INTERVAL_SECONDS", "86400")),
+        dev_tools=dev_tools,
     )

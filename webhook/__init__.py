@@ -11,7 +11,7 @@ from datetime import timedelta
 
 from flask import Flask
 
-from privacybot.settings import Settings, load_settings
+from privacybot.settings import ConfigError, Settings, load_settings
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +29,8 @@ def create_app(settings: Settings | None = None, *, background: bool = True) -> 
     from webhook.state import AppState
 
     settings = settings or load_settings()
+    if settings.production and settings.dev_tools:
+        raise ConfigError("DEV_TOOLS must be off in production mode")
     upgrade(settings.database_url)
 
     app = Flask(__name__)
@@ -55,10 +57,11 @@ def create_app(settings: Settings | None = None, *, background: bool = True) -> 
 
     for blueprint in (chat.bp, chat.api_bp, sms.bp, inbox.bp, api.bp):
         app.register_blueprint(blueprint)
-    if not settings.production:
+    if settings.dev_tools:
         from webhook import dev
 
         app.register_blueprint(dev.bp)
+        log.warning("DEV_TOOLS is on: /dev/phone answers loopback clients")
     security.init_app(app)
     cors.init_app(app, state.org.contact.get("website"))
 

@@ -1,4 +1,6 @@
-"""Development only (never registered in production): play a resident's phone.
+"""Development only: play a resident's phone. Registered only with DEV_TOOLS=1 (never
+in production), and then it answers only loopback clients that did not come through a
+proxy: it signs forged inbound SMS and shows any number's texts.
 
 The page sends real, signed Twilio-style requests to /sms/inbound. The signature is
 computed here with the auth token (the browser never sees it) over the same public
@@ -7,11 +9,12 @@ URL the webhook validates against, so the whole SMS path runs as it would for Tw
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import uuid
 from typing import Any
 
-from flask import Blueprint, jsonify, render_template, request
+from flask import Blueprint, abort, jsonify, render_template, request
 from sqlalchemy import select
 from twilio.request_validator import RequestValidator
 
@@ -23,6 +26,22 @@ from webhook.state import state
 
 bp = Blueprint("dev", __name__, url_prefix="/dev")
 _PHONE = re.compile(r"^\+?[0-9 ()-]{6,20}$")
+# Headers a reverse proxy adds: behind one, every client would look like loopback.
+_PROXY_HEADERS = ("X-Forwarded-For", "X-Real-IP", "Forwarded")
+
+
+def _is_loopback(address: str | None) -> bool:
+    try:
+        return ipaddress.ip_address(address or "").is_loopback
+    except ValueError:
+        return False
+
+
+@bp.before_request
+def loopback_only() -> None:
+    """As if the pages did not exist for anyone but the developer at this machine."""
+    if not _is_loopback(request.remote_addr) or any(h in request.headers for h in _PROXY_HEADERS):
+        abort(404)
 
 
 @bp.get("/phone")

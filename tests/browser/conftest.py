@@ -71,7 +71,10 @@ def fake_site(tmp_path: Path) -> Iterator[Site]:
     database_url = f"sqlite:///{tmp_path / 'casework.db'}"
     rasa = FakeRasa(database_url).start()
     port = free_port()
-    settings = settings_for(tmp_path, rasa.url, public_base_url=f"http://127.0.0.1:{port}")
+    # DEV_TOOLS on: test_inbox plays a resident's phone through /dev/phone.
+    settings = settings_for(
+        tmp_path, rasa.url, public_base_url=f"http://127.0.0.1:{port}", dev_tools=True
+    )
     app = create_app(settings, background=True)
     with session_scope(database_url) as session:
         staff.add_or_update(session, STAFF_EMAIL, STAFF_PASSWORD, "admin", "Agent Smith")

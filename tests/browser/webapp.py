@@ -32,7 +32,13 @@ def settings_for(data_dir: Path, rasa_url: str, **overrides: object) -> Settings
             "ORG": "barnet-homes",
         }
     )
-    for key in ("TWILIO_ACCOUNT_SID", "TWILIO_API_BASE", "PRIVACYBOT_ENV", "PUBLIC_BASE_URL"):
+    for key in (
+        "TWILIO_ACCOUNT_SID",
+        "TWILIO_API_BASE",
+        "PRIVACYBOT_ENV",
+        "PUBLIC_BASE_URL",
+        "DEV_TOOLS",
+    ):
         os.environ.pop(key, None)
     try:
         settings = load_settings()
