@@ -5,10 +5,11 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text, update
+from sqlalchemy.exc import DBAPIError
 
 from casework import conversations, db, ledger, sar
-from casework.models import ConsentEvent, Message
+from casework.models import AuditEvent, ConsentEvent, Message
 from tests.fakes.postgres import ThrowawayPostgres
 
 pytestmark = pytest.mark.postgres
@@ -69,3 +70,52 @@ def test_concurrent_writers_lose_nothing(pg_url: str) -> None:
         count = select(func.count(Message.id)).where(Message.conversation_id == conversation_id)
         assert session.scalar(count) == 40
         assert session.scalar(select(func.count(ConsentEvent.id))) == 160
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "UPDATE consent_ledger SET decision = 'opt_in'",
+        "DELETE FROM consent_ledger",
+        "UPDATE audit_log SET actor = 'someone else'",
+        "DELETE FROM audit_log",
+        "TRUNCATE audit_log",
+    ],
+)
+def test_postgres_refuses_rewriting_the_ledger_and_audit_log(pg_url: str, sql: str) -> None:
+    with db.session_scope(pg_url) as session:
+        ledger.record_marketing_opt_out(
+            session, subject_key="append-only", org="barnet-homes", channels="sms", source="chat"
+        )
+    with db.session_scope(pg_url) as session:
+        before = session.scalar(select(func.count(AuditEvent.id)))
+    with pytest.raises(DBAPIError, match="append-only"):
+        with db.session_scope(pg_url) as session:
+            session.execute(text(sql))
+    with pytest.raises(DBAPIError, match="append-only"):  # the ORM's bulk path too
+        with db.session_scope(pg_url) as session:
+            session.execute(update(ConsentEvent).values(decision="opt_in"))
+    with db.session_scope(pg_url) as session:
+        assert session.scalar(select(func.count(AuditEvent.id))) == before
+        decisions = session.scalars(
+            select(ConsentEvent.decision).where(ConsentEvent.subject_key == "append-only")
+        ).all()
+        assert set(decisions) == {"opt_out"}
+
+
+def test_retention_purge_on_postgres_with_rasas_tracker_there_too() -> None:
+    """Scale-out: casework and Rasa's tracker store both on PostgreSQL."""
+    from casework import retention
+    from tests.unit.test_retention import assert_purged, seed, seed_tracker
+
+    with ThrowawayPostgres() as server:
+        url, tracker_url = server.create_database("purge"), server.create_database("tracker")
+        db.upgrade(url)
+        aged = seed(url)
+        seed_tracker(tracker_url, aged)  # written by Rasa's own SQLTrackerStore
+        with db.session_scope(url) as session:
+            result = retention.purge_expired(session, 90, tracker_url)
+        assert (result.conversations_deleted, result.tracker_events_deleted) == (2, 9)
+        assert_purged(url, tracker_url, aged)
+        db.get_engine(url).dispose()
+        db.get_engine(tracker_url).dispose()

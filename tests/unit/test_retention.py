@@ -15,7 +15,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import func, select, text
 
 from casework import conversations, db, ledger, retention, sar, tickets
 from casework.models import (
@@ -70,7 +70,7 @@ def write_rasa_trackers(url: str, senders: dict[str, float]) -> None:
 
 
 def tracker_senders(url: str) -> dict[str, int]:
-    with create_engine(url).connect() as connection:
+    with db.get_engine(url).connect() as connection:
         rows = connection.execute(text("SELECT sender_id, COUNT(*) FROM events GROUP BY 1"))
         return {str(sender): int(n) for sender, n in rows}
 
