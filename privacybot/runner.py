@@ -153,6 +153,7 @@ def make_stack(overrides: Mapping[str, str] | None = None) -> Stack:
         "DATABASE_URL": settings.database_url,
         "ORG": settings.org,
         "SECRET_KEY": settings.secret_key,
+        "PSEUDONYM_KEY": settings.pseudonym_key,
         "RASA_TOKEN": settings.rasa_token,
         "TWILIO_AUTH_TOKEN": settings.twilio_auth_token,
         "RASA_URL": f"http://127.0.0.1:{settings.rasa_port}",

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import secrets
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,8 +26,9 @@ def _load_dotenv() -> None:
     load_dotenv(PROJECT_ROOT / ".env", override=False)
 
 
-def _dev_secret(data_dir: Path, name: str) -> str:
-    """A per-checkout development secret, generated once and kept under DATA_DIR.
+def _dev_secret(data_dir: Path, name: str, initial: str | None = None) -> str:
+    """A per-checkout development secret, generated once (or set to `initial`) and kept
+    under DATA_DIR.
 
     Why not a constant: a constant secret in the repository would be a real secret in
     any deployment that forgot to set one.
@@ -39,7 +41,7 @@ def _dev_secret(data_dir: Path, name: str) -> str:
                 key, value = line.split("=", 1)
                 values[key] = value
     if name not in values:
-        values[name] = secrets.token_urlsafe(32)
+        values[name] = initial or secrets.token_urlsafe(32)
         data_dir.mkdir(parents=True, exist_ok=True)
         path.write_text("".join(f"{k}={v}\n" for k, v in values.items()))
         path.chmod(0o600)
@@ -53,6 +55,36 @@ class ConfigError(RuntimeError):
     """A setting is missing or wrong; the message says which."""
 
 
+def _has_database(database_url: str) -> bool:
+    """Whether records may already exist (a SQLite file with content; any server)."""
+    if not database_url.startswith("sqlite"):
+        return True
+    path = Path(database_url.split("///", 1)[-1])
+    return path.is_file() and path.stat().st_size > 0
+
+
+def _pseudonym_key(
+    env: Mapping[str, str], production: bool, data_dir: Path, database_url: str, secret_key: str
+) -> str:
+    """The HMAC key of phone-number lookups and ledger subject keys.
+
+    Separate from SECRET_KEY (sessions, CSRF), so rotating that orphans nothing; this one
+    must stay the same as long as the records it keys are kept. Records made before it
+    existed were keyed with SECRET_KEY: a development checkout with a database keeps
+    using that value; production must say so itself.
+    """
+    value = env.get("PSEUDONYM_KEY")
+    if value:
+        return value
+    if production:
+        raise ConfigError(
+            "PSEUDONYM_KEY must be set in production mode (upgrading an existing deployment: "
+            "set it to the current SECRET_KEY so existing records stay findable)"
+        )
+    existing = _has_database(database_url)
+    return _dev_secret(data_dir, "PSEUDONYM_KEY", initial=secret_key if existing else None)
+
+
 @dataclass(frozen=True)
 class Settings:
     data_dir: Path
@@ -64,6 +96,7 @@ class Settings:
     rasa_url: str
     secret_key: str
     rasa_token: str
+    pseudonym_key: str  # HMAC key of phone lookups and ledger keys (never rotated)
     twilio_account_sid: str | None
     twilio_auth_token: str
     twilio_from_number: str
@@ -110,16 +143,19 @@ def load_settings() -> Settings:
         raise ConfigError("DEV_TOOLS must be off in production mode")
     web_port = int(env.get("WEB_PORT", "8000"))
     rasa_port = int(env.get("RASA_PORT", "5005"))
+    database_url = env.get("DATABASE_URL", f"sqlite:///{data_dir / 'privacybot.db'}")
+    secret_key = secret("SECRET_KEY")
     return Settings(
         data_dir=data_dir,
-        database_url=env.get("DATABASE_URL", f"sqlite:///{data_dir / 'privacybot.db'}"),
+        database_url=database_url,
         org=env.get("ORG", "barnet-homes"),
         web_port=web_port,
         rasa_port=rasa_port,
         actions_port=int(env.get("ACTIONS_PORT", "5055")),
         rasa_url=env.get("RASA_URL", f"http://127.0.0.1:{rasa_port}"),
-        secret_key=secret("SECRET_KEY"),
+        secret_key=secret_key,
         rasa_token=secret("RASA_TOKEN"),
+        pseudonym_key=_pseudonym_key(env, production, data_dir, database_url, secret_key),
         twilio_account_sid=env.get("TWILIO_ACCOUNT_SID") or None,
         twilio_auth_token=secret("TWILIO_AUTH_TOKEN"),
         twilio_from_number=env.get("TWILIO_FROM_NUMBER", "+447700900000"),

@@ -88,7 +88,7 @@ def messages() -> Any:
         return error_response(400, "Give a phone number.")
     st = state()
     address = normalise_phone(phone_number)
-    key = subject_key(address, st.settings.secret_key)
+    key = subject_key(address, st.settings.pseudonym_key)
     items: list[dict[str, Any]] = []
     with st.db() as session:
         conversation = session.scalar(select(Conversation).where(Conversation.sender_key == key))

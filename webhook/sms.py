@@ -101,7 +101,7 @@ def _store_inbound(st: AppState, phone: str, body: str, sid: str, keyword: str) 
     duplicates), else the id of the stored message for the background job."""
     with st.db() as session:
         conversation = conversations.get_or_create_sms(
-            session, phone, st.org.id, st.settings.secret_key
+            session, phone, st.org.id, st.settings.pseudonym_key
         )
         message = conversations.record_inbound(
             session, conversation, body.strip() or "(empty)", external_id=sid

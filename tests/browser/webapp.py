@@ -38,6 +38,7 @@ def settings_for(data_dir: Path, rasa_url: str, **overrides: object) -> Settings
         "PRIVACYBOT_ENV",
         "PUBLIC_BASE_URL",
         "DEV_TOOLS",
+        "PSEUDONYM_KEY",
     ):
         os.environ.pop(key, None)
     try:
