@@ -92,8 +92,9 @@
 
   function renderNote() {
     note.textContent =
-      "This chat stores your messages for " + config.retention_days + " days so we can answer you " +
-      "and " + config.contact_team + " can follow up. Please do not share bank details or passwords. " +
+      "This chat stores your messages for " + config.retention_days + " days after your last " +
+      "message (longer while a request you made is open) so we can answer you and " +
+      config.contact_team + " can follow up. Please do not share bank details or passwords. " +
       "You can end and delete this chat at any time.";
   }
   renderNote();
