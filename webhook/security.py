@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 from typing import Any
 
@@ -58,7 +57,12 @@ def sender_key() -> str:
     if request.path.startswith("/sms/"):
         phone = request.form.get("From", "")
         if phone:
-            return "sms:" + hashlib.sha256(phone.encode()).hexdigest()[:16]
+            # Keyed like the ledger: a bare hash of a phone number is reversible by trying
+            # every number, and these keys sit in Redis in scale-out.
+            from casework.pseudonym import subject_key
+            from webhook.state import state
+
+            return "sms:" + subject_key(phone, state().settings.pseudonym_key)[:32]
     data = request.get_json(silent=True) if request.is_json else None
     if isinstance(data, dict) and isinstance(data.get("conversation_id"), str):
         return "chat:" + data["conversation_id"][:64]
@@ -119,9 +123,11 @@ def init_app(app: Flask) -> None:
     view = app.view_functions["chat_api.post_message"]
     view = per_conversation(new_chat(view))
     app.view_functions["chat_api.post_message"] = view
-    app.view_functions["sms.inbound"] = limiter.limit(lambda: _limit("sms.inbound"))(
-        app.view_functions["sms.inbound"]
-    )
+    # Only signed requests count: unsigned posts naming a resident's number in From
+    # must not use up that resident's limit (they are refused with 403 anyway).
+    app.view_functions["sms.inbound"] = limiter.limit(
+        lambda: _limit("sms.inbound"), exempt_when=lambda: not sms.has_valid_signature()
+    )(app.view_functions["sms.inbound"])
     app.view_functions["inbox.login"] = limiter.limit(
         lambda: _limit("inbox.login"),
         key_func=lambda: "ip:" + (get_remote_address() or "unknown"),

@@ -45,13 +45,18 @@ def public_url() -> str:
     return state().settings.public_base_url + request.path + (f"?{query}" if query else "")
 
 
+def has_valid_signature() -> bool:
+    """Twilio signed this request (over the public URL and the form fields)."""
+    validator = RequestValidator(state().settings.twilio_auth_token)
+    signature = request.headers.get("X-Twilio-Signature", "")
+    return bool(signature) and validator.validate(public_url(), request.form.to_dict(), signature)
+
+
 def signed(view: Callable[..., Any]) -> Callable[..., Any]:
     @wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         st = state()
-        validator = RequestValidator(st.settings.twilio_auth_token)
-        signature = request.headers.get("X-Twilio-Signature", "")
-        if not signature or not validator.validate(public_url(), request.form.to_dict(), signature):
+        if not has_valid_signature():
             log.warning("rejected an SMS webhook with a bad signature")
             abort(403)
         sid = st.settings.twilio_account_sid

@@ -499,3 +499,28 @@ def test_two_senders_racing_for_an_abandoned_claim_send_it_once(
         thread.join()
     assert sorted(results) == [0, 0, 0, 1]
     assert len(twilio.sent_to(PHONE)) == 1
+
+
+def test_unsigned_posts_cannot_use_up_a_residents_sms_limit(
+    app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RATE_LIMIT_SMS", "2/minute")
+    client = app.test_client()
+    for i in range(5):  # an attacker naming the resident's number, without Twilio's key
+        forged = client.post("/sms/inbound", data=inbound(f"x{i}"))
+        assert forged.status_code == 403
+    codes = [post_signed(client, "/sms/inbound", inbound(f"m{i}")).status_code for i in range(3)]
+    assert codes == [200, 200, 429]  # the resident's own limit is whole
+    state(app).wait_idle()
+
+
+def test_rate_limit_keys_do_not_hold_a_plain_hash_of_the_number(app: Flask) -> None:
+    import hashlib
+
+    from casework.pseudonym import subject_key
+    from webhook.security import sender_key
+
+    with app.test_request_context("/sms/inbound", method="POST", data={"From": PHONE}):
+        key = sender_key()
+    assert hashlib.sha256(PHONE.encode()).hexdigest()[:16] not in key
+    assert key == "sms:" + subject_key(PHONE, state(app).settings.pseudonym_key)[:32]
