@@ -110,6 +110,9 @@ class Settings:
     # /dev (play a resident's phone): signs forged SMS and shows any number's texts, so
     # only when asked for (DEV_TOOLS=1; `make run` sets it), never in production.
     dev_tools: bool = False
+    # Reverse proxies in front of the web process that may set X-Forwarded-For/-Proto
+    # (0: none; the client address is the peer's, as on loopback).
+    trusted_proxy_hops: int = 0
 
     @property
     def twilio_configured(self) -> bool:
@@ -167,4 +170,5 @@ def load_settings() -> Settings:
         tracker_url=env.get("TRACKER_URL") or None,
         purge_interval_seconds=int(env.get("PURGE_INTERVAL_SECONDS", "86400")),
         dev_tools=dev_tools,
+        trusted_proxy_hops=int(env.get("TRUSTED_PROXY_HOPS", "0")),
     )

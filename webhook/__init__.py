@@ -34,8 +34,17 @@ def create_app(settings: Settings | None = None, *, background: bool = True) -> 
     upgrade(settings.database_url)
 
     app = Flask(__name__)
-    secure_cookies = settings.production or settings.public_base_url.startswith("https://")
+    if settings.trusted_proxy_hops:
+        # Rate limits must see the resident's address, not the proxy's; only as many
+        # X-Forwarded-For entries as there are proxies we run are believed.
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = settings.trusted_proxy_hops
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
+    https = settings.public_base_url.startswith("https://")
+    secure_cookies = settings.production or https
     app.config.update(
+        PRIVACYBOT_HSTS=https,
         SECRET_KEY=settings.secret_key,
         MAX_CONTENT_LENGTH=MAX_REQUEST_BYTES,
         MAX_FORM_MEMORY_SIZE=MAX_REQUEST_BYTES,

@@ -163,4 +163,6 @@ def init_app(app: Flask) -> None:
             response.headers.setdefault("X-Frame-Options", "DENY")
         if request.path.startswith(("/api/", "/inbox", "/dev/")):
             response.headers.setdefault("Cache-Control", "no-store")
+        if app.config.get("PRIVACYBOT_HSTS"):  # served over https: browsers keep to it
+            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
         return response
