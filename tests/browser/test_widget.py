@@ -46,7 +46,7 @@ def test_full_conversation_with_quick_replies_survives_reload(page, fake_site: S
     wait_text(page, "You chose yes.")
     assert page.locator(".pbw-quick-btn").count() == 0
     cid = page.evaluate(
-        "() => JSON.parse(localStorage.getItem(Object.keys(localStorage)[0])).conversation_id"
+        "() => JSON.parse(sessionStorage.getItem(Object.keys(sessionStorage)[0])).conversation_id"
     )
     page.reload()
     wait_text(page, "You chose yes.")  # history re-fetched, panel re-opened
@@ -199,3 +199,39 @@ def test_axe_finds_no_wcag_violations(page, fake_site: Site) -> None:  # noqa: A
     send(page, "show options")
     page.wait_for_selector(".pbw-quick-btn")
     assert axe_violations(page) == []
+
+
+def test_a_new_tab_does_not_show_the_last_residents_chat(page, fake_site: Site) -> None:  # noqa: ANN001
+    """A shared computer: the chat lives in its tab, not in the browser's storage."""
+    open_widget(page, fake_site)
+    send(page, "my name is Ann")
+    wait_text(page, "You said: my name is Ann")
+    other = page.context.new_page()
+    open_widget(other, fake_site)
+    wait_text(other, "Hello. I can answer questions")
+    assert "Ann" not in other.locator(LOG).text_content()
+    assert other.evaluate("() => Object.keys(localStorage).length") == 0
+
+
+def test_an_idle_chat_is_cleared_from_the_page(page, fake_site: Site) -> None:  # noqa: ANN001
+    open_widget(page, fake_site)
+    send(page, "my name is Ann")
+    wait_text(page, "You said: my name is Ann")
+    # 31 minutes without activity, then the resident (or the next person) comes back.
+    page.evaluate(
+        """() => {
+            const key = Object.keys(sessionStorage)[0];
+            const saved = JSON.parse(sessionStorage.getItem(key));
+            saved.at = Date.now() - 31 * 60 * 1000;
+            sessionStorage.setItem(key, JSON.stringify(saved));
+            document.dispatchEvent(new Event("visibilitychange"));
+        }"""
+    )
+    page.wait_for_function(
+        "() => document.querySelector('.pbw-alert, [role=alert]')?.textContent.includes('cleared')"
+    )
+    assert "Ann" not in page.locator(LOG).text_content()
+    page.reload()
+    page.wait_for_selector(LOG)
+    wait_text(page, "Hello. I can answer questions")
+    assert "Ann" not in page.locator(LOG).text_content()

@@ -17,6 +17,7 @@
   var AUTHORS = { resident: "You", bot: "Assistant", staff: "Staff", system: "Notice" };
 
   var config = { poll_ms: 1500, max_length: 1000, retention_days: 90, contact_team: "our team" };
+  var IDLE_MS = 30 * 60 * 1000; // see load()
   var saved = load();
   var seen = {};
   var pollTimer = null;
@@ -24,11 +25,22 @@
   var sending = false;
   var unread = 0;
 
+  // The chat belongs to this browser tab (sessionStorage, not localStorage) and is
+  // forgotten here after IDLE_MS without activity: the next person at a shared computer
+  // must not see the last resident's chat. The server keeps it for its retention period.
+  function stored() {
+    try { return JSON.parse(sessionStorage.getItem(STORE_KEY)) || {}; } catch (e) { return {}; }
+  }
+  function idle(data) {
+    return !!data.conversation_id && !(Date.now() - (data.at || 0) < IDLE_MS);
+  }
   function load() {
-    try { return JSON.parse(localStorage.getItem(STORE_KEY)) || {}; } catch (e) { return {}; }
+    var data = stored();
+    return idle(data) ? { open: data.open } : data;
   }
   function save() {
-    try { localStorage.setItem(STORE_KEY, JSON.stringify(saved)); } catch (e) { /* private mode */ }
+    saved.at = Date.now();
+    try { sessionStorage.setItem(STORE_KEY, JSON.stringify(saved)); } catch (e) { /* private mode */ }
   }
   function el(tag, attrs, text) {
     var node = document.createElement(tag);
@@ -287,6 +299,17 @@
       else alertBox.textContent = (res.data && res.data.error) || "Sorry, the chat could not be deleted. Please try again.";
     }).catch(function () { alertBox.textContent = "You seem to be offline. Please try again."; });
   });
+
+  function forgetIfIdle() {
+    if (saved.conversation_id && idle(stored())) {
+      reset();
+      alertBox.textContent = "For your privacy this chat was cleared from this page after " +
+        "30 minutes without activity. You can start a new one.";
+    }
+  }
+  setInterval(forgetIfIdle, 60 * 1000);
+  document.addEventListener("visibilitychange", forgetIfIdle);
+  window.addEventListener("focus", forgetIfIdle);
 
   request("GET", "/api/chat/config").then(function (res) {
     if (res.ok) {
