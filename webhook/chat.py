@@ -19,6 +19,9 @@ api_bp = Blueprint("chat_api", __name__, url_prefix="/api/chat")
 
 MAX_TEXT = 1000  # characters; a resident's message, not a document
 _ID = re.compile(r"^[0-9a-f]{32}$")
+# Half of a surrogate pair: JSON may carry one (a browser cutting a message at maxlength
+# can split an emoji), UTF-8 cannot, so storing it failed with a 500.
+_LONE_SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 
 def message_to_dict(message: Message) -> dict[str, Any]:
@@ -78,7 +81,7 @@ def post_message() -> Any:
         return error_response(400, f"Please keep messages under {MAX_TEXT} characters.")
     if conversation_id is not None and not isinstance(conversation_id, str):
         return error_response(400, "That conversation id is not valid.")
-    text = text.strip()
+    text = _LONE_SURROGATE.sub("\ufffd", text.strip())
     st = state()
     with st.db() as session:
         if conversation_id:
