@@ -50,6 +50,7 @@ def start_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[.
         stack.start(log_dir=data_dir / "logs", web_workers=web_workers)
         try:
             stack.wait_ready()
+            stack.supervise()  # a crashed child is restarted, as under `make run`
         except Exception:
             for log in sorted((data_dir / "logs").glob("*.log")):
                 print(f"--- {log.name}\n{log.read_text(errors='replace')[-4000:]}")
