@@ -72,6 +72,8 @@ class Settings:
     production: bool
     transcript_retention_days: int
     tracker_url: str | None = None  # Rasa's tracker store, so retention can reach it too
+    # The action server Rasa calls; the web side only asks it whether it is up (/healthz).
+    action_endpoint_url: str = "http://127.0.0.1:5055/webhook"
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -114,4 +116,7 @@ def load_settings() -> Settings:
         production=production,
         transcript_retention_days=int(env.get("TRANSCRIPT_RETENTION_DAYS", "90")),
         tracker_url=env.get("TRACKER_URL") or None,
+        action_endpoint_url=env.get(
+            "ACTION_ENDPOINT_URL", f"http://127.0.0.1:{env.get('ACTIONS_PORT', '5055')}/webhook"
+        ),
     )
