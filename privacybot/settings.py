@@ -74,6 +74,8 @@ class Settings:
     tracker_url: str | None = None  # Rasa's tracker store, so retention can reach it too
     # The action server Rasa calls; the web side only asks it whether it is up (/healthz).
     action_endpoint_url: str = "http://127.0.0.1:5055/webhook"
+    # A web turn slower than this gets the holding reply (its answer follows by polling).
+    holding_reply_after: float = 2.5
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -119,4 +121,5 @@ def load_settings() -> Settings:
         action_endpoint_url=env.get(
             "ACTION_ENDPOINT_URL", f"http://127.0.0.1:{env.get('ACTIONS_PORT', '5055')}/webhook"
         ),
+        holding_reply_after=float(env.get("HOLDING_REPLY_AFTER", "2.5")),
     )

@@ -79,5 +79,8 @@ def stack(start_stack: Callable[..., Stack], twilio_fake: object) -> Stack:
             "TWILIO_ACCOUNT_SID": os.environ.get("TEST_TWILIO_SID", "AC" + "0" * 32),
             "TWILIO_API_BASE": twilio_fake.base_url,  # type: ignore[attr-defined]
             "TWILIO_FROM_NUMBER": "+447700900000",
+            # These tests read answers from the POST; a slow turn on a busy CI machine
+            # must not turn into a holding reply here (test_faults.py covers those).
+            "HOLDING_REPLY_AFTER": "60",
         }
     )

@@ -18,7 +18,7 @@ from casework.db import session_scope
 from casework.models import Message, OutboundMessage
 from tests.browser.fake_rasa import FakeRasa
 from tests.browser.webapp import settings_for
-from webhook import chat, create_app, frontdoor, sms_format
+from webhook import create_app, frontdoor, sms_format
 from webhook.state import state
 
 PUBLIC = "https://privacy.example.org"
@@ -104,9 +104,11 @@ def test_a_later_message_is_answered_after_the_held_one(
 
 
 def test_a_slow_turn_gets_the_holding_reply_in_time_and_its_answer_later(
-    app: Flask, client: FlaskClient, rasa: FakeRasa, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, rasa: FakeRasa
 ) -> None:
-    monkeypatch.setattr(chat, "HOLD_AFTER", 0.3)
+    settings = settings_for(tmp_path, rasa.url, holding_reply_after=0.3)
+    app = create_app(settings, background=False)
+    client = app.test_client()
     rasa.delay = 4.0
     started = time.monotonic()
     data = say(client, "are you slow")
