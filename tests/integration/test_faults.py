@@ -289,6 +289,23 @@ def test_rasa_killed_mid_sar_form(product: RunningProduct) -> None:
     assert_each_answered_once(product, me.conversation_id or "")
 
 
+def test_web_killed_mid_sar_form(product: RunningProduct) -> None:
+    me = WebResident(product)
+    assert "full name" in me.answer("I want a copy of my data")
+    me.answer("Sam Smith")
+    web = product.child("web")
+    workers = kill(web)  # gunicorn's master; its worker is orphaned until the runner acts
+    product.wait_healthy(timeout=120)
+    assert all(not w.is_running() for w in workers)
+    assert product.child("web").pid != web.pid
+    assert "web restarted (restart 1" in product.log.read_text()
+    # Nothing of the conversation lived in the web process: the form goes on.
+    assert "postcode" in me.answer("my own")
+    reference = finish_sar(me)
+    assert_sar_recorded(product, me.conversation_id or "", reference)
+    assert_each_answered_once(product, me.conversation_id or "")
+
+
 def test_twilio_failing_three_times_then_one_sms_is_delivered(product: RunningProduct) -> None:
     phone = "+4477009" + str(uuid.uuid4().int)[:5]
     product.twilio.fail_next(3)
