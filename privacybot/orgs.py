@@ -35,6 +35,8 @@ class Org:
     emergency: str
     primary_notices: tuple[str, ...]
     secondary_notices: tuple[str, ...]
+    # What a resident is told at once while the assistant is down or slow (`holding_reply`).
+    holding_reply: str = ""
 
     @property
     def notices(self) -> tuple[str, ...]:
@@ -77,4 +79,7 @@ def load_org(org_id: str) -> Org:
         emergency=raw.get("emergency", "If you are in immediate danger, call 999."),
         primary_notices=tuple(raw["notices"].get("primary", [])),
         secondary_notices=tuple(raw["notices"].get("secondary", []) or []),
+        holding_reply=raw.get("holding_reply")
+        or "Sorry, I'm having trouble right now. I've kept your message and will answer "
+        "here shortly.",
     )

@@ -105,6 +105,10 @@ class Settings:
     production: bool
     transcript_retention_days: int
     tracker_url: str | None = None  # Rasa's tracker store, so retention can reach it too
+    # The action server Rasa calls; the web side only asks it whether it is up (/healthz).
+    action_endpoint_url: str = "http://127.0.0.1:5055/webhook"
+    # A web turn slower than this gets the holding reply (its answer follows by polling).
+    holding_reply_after: float = 2.5
     extra: dict[str, str] = field(default_factory=dict)
     purge_interval_seconds: int = 86400  # how often `make run` runs the retention purge
     # /dev (play a resident's phone): signs forged SMS and shows any number's texts, so
@@ -171,4 +175,8 @@ def load_settings() -> Settings:
         purge_interval_seconds=int(env.get("PURGE_INTERVAL_SECONDS", "86400")),
         dev_tools=dev_tools,
         trusted_proxy_hops=int(env.get("TRUSTED_PROXY_HOPS", "0")),
+        action_endpoint_url=env.get(
+            "ACTION_ENDPOINT_URL", f"http://127.0.0.1:{env.get('ACTIONS_PORT', '5055')}/webhook"
+        ),
+        holding_reply_after=float(env.get("HOLDING_REPLY_AFTER", "2.5")),
     )

@@ -23,7 +23,8 @@ def create_app(settings: Settings | None = None, *, background: bool = True) -> 
     `send_due()` and `frontdoor.replay_unprocessed()` by hand."""
     from casework.db import upgrade
     from privacybot.orgs import load_org
-    from webhook import api, chat, cors, inbox, security, sms
+    from webhook import api, chat, cors, health, inbox, security, sms
+    from webhook.health import PartsHealth
     from webhook.outbox import OutboxSender
     from webhook.rasa_client import RasaClient
     from webhook.state import AppState
@@ -61,10 +62,11 @@ def create_app(settings: Settings | None = None, *, background: bool = True) -> 
         org=load_org(settings.org),
         rasa=RasaClient(settings.rasa_url, settings.rasa_token),
         outbox=OutboxSender(settings),
+        health=PartsHealth(settings),
     )
     app.extensions["privacybot"] = state
 
-    for blueprint in (chat.bp, chat.api_bp, sms.bp, inbox.bp, api.bp):
+    for blueprint in (chat.bp, chat.api_bp, sms.bp, inbox.bp, api.bp, health.bp):
         app.register_blueprint(blueprint)
     if settings.dev_tools:
         from webhook import dev
@@ -80,16 +82,23 @@ def create_app(settings: Settings | None = None, *, background: bool = True) -> 
 
 
 def _start_background(state: object) -> None:
-    from webhook.frontdoor import replay_unprocessed
+    from webhook.frontdoor import replay_round
     from webhook.state import AppState
 
     assert isinstance(state, AppState)
     state.outbox.start(state.stopping)
 
     def retry_loop() -> None:
-        while not state.stopping.wait(10.0):
+        # Every 10 s: messages of a worker that died (30 s old). Every 2 s while this
+        # process holds messages: once Rasa and the action server answer again.
+        # One tick a second, so a message held just now is not left for a 10 s wait.
+        tick = 0
+        while not state.stopping.wait(1.0):
+            tick += 1
+            if tick % (2 if state.holding.is_set() else 10):
+                continue
             try:
-                replay_unprocessed(state)
+                replay_round(state)
             except Exception:
                 log.exception("retry round failed")
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import re
+from concurrent.futures import Future
 from typing import Any
 
 from flask import Blueprint, abort, jsonify, render_template, request
@@ -18,6 +20,7 @@ bp = Blueprint("chat", __name__)
 api_bp = Blueprint("chat_api", __name__, url_prefix="/api/chat")
 
 MAX_TEXT = 1000  # characters; a resident's message, not a document
+log = logging.getLogger(__name__)
 _ID = re.compile(r"^[0-9a-f]{32}$")
 # Half of a surrogate pair: JSON may carry one (a browser cutting a message at maxlength
 # can split an emoji), UTF-8 cannot, so storing it failed with a 500.
@@ -91,19 +94,18 @@ def post_message() -> Any:
         inbound = conversations.record_inbound(session, conversation, text)
         assert inbound is not None
         conversation_id, inbound_id = conversation.id, inbound.id
+    turn = st.turns.submit(frontdoor.process, st, inbound_id)
     try:
-        outcome = frontdoor.process(st, inbound_id)
+        # Slower than this (default 2.5 s, below 3 s with room for the request's own
+        # work; a normal turn takes 0.1-0.5 s): the holding reply, the answer by polling.
+        outcome = turn.result(timeout=st.settings.holding_reply_after)
     except RasaUnavailable:
-        # Stored, not answered: the retry loop answers it and the widget's polling shows it.
-        return jsonify(
-            {
-                "error": "The assistant is not available right now. Your message is saved "
-                "and we will answer here as soon as we can.",
-                "status": 503,
-                "conversation_id": conversation_id,
-                "message_id": inbound_id,
-            }
-        ), 503
+        # Stored, not answered yet: the resident is told at once; the retry loop answers
+        # once Rasa and the action server are back, and the widget's polling shows it.
+        return _holding(st, conversation_id, inbound_id)
+    except TimeoutError:  # slow: the turn goes on and its answer is polled for
+        turn.add_done_callback(_log_late_failure)
+        return _holding(st, conversation_id, inbound_id)
     replies = [message_to_dict(m) for m in outcome.replies]
     return jsonify(
         {
@@ -114,6 +116,26 @@ def post_message() -> Any:
             "cursor": max([inbound_id, *(m["id"] for m in replies)]),
         }
     )
+
+
+def _holding(st: Any, conversation_id: str, inbound_id: int) -> Any:
+    reply = frontdoor.hold(st, conversation_id)
+    return jsonify(
+        {
+            "conversation_id": conversation_id,
+            "message_id": inbound_id,
+            "messages": [message_to_dict(reply)] if reply else [],
+            "with_staff": False,
+            "pending": True,  # the answer comes later, through GET .../messages
+            # Not past the holding reply: a slow turn's answer may be stored just before it.
+            "cursor": inbound_id,
+        }
+    )
+
+
+def _log_late_failure(turn: Future[Any]) -> None:
+    if isinstance(turn.exception(), RasaUnavailable):
+        log.warning("a slow turn failed; its message is kept for the retry loop")
 
 
 @api_bp.get("/<conversation_id>/messages")

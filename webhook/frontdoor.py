@@ -6,6 +6,11 @@ the request thread, the SMS job pool and the retry loop of several web workers n
 answer one message twice; a failed Rasa call releases the claim for a later retry, and a
 claim whose worker died (no answer after CLAIM_TIMEOUT) may be taken again. processed_at
 is set in the same transaction that stores the answer.
+
+While Rasa or the action server is down (or a web turn is slow) the resident gets the
+organisation's holding reply at once (`hold`); the message stays stored and unanswered,
+and is answered once when the part is back (`replay_round`). A conversation's messages
+are answered in the order they came: a held one goes before any later one.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, or_, select, update
+from sqlalchemy import ColumnElement, Select, or_, select, update
 from sqlalchemy.orm import Session
 
 from casework import audit, conversations, tickets
@@ -37,14 +42,18 @@ class Outcome:
     already_processed: bool = False
 
 
-def offered_buttons(session: Session, conversation_id: str) -> list[dict[str, str]]:
-    """The quick replies of the bot's latest message (the only '/payloads' we pass on)."""
-    query = (
-        select(Message)
-        .where(Message.conversation_id == conversation_id, Message.direction == "out")
-        .order_by(Message.id.desc())
-        .limit(1)
+def offered_buttons(
+    session: Session, conversation_id: str, before: int | None = None
+) -> list[dict[str, str]]:
+    """The quick replies of the bot's latest message before the resident's message
+    `before` (the only '/payloads' we pass on): a holding reply sent after it does not
+    take away the buttons the resident was answering."""
+    query = select(Message).where(
+        Message.conversation_id == conversation_id, Message.direction == "out"
     )
+    if before is not None:
+        query = query.where(Message.id < before)
+    query = query.order_by(Message.id.desc()).limit(1)
     last = session.scalar(query)
     return list(last.buttons or []) if last is not None and last.author == "bot" else []
 
@@ -144,7 +153,33 @@ def deliver(
 
 
 def process(state: AppState, message_id: int) -> Outcome:
-    """Answer one stored inbound message. Raises RasaUnavailable (claim released)."""
+    """Answer one stored inbound message, after any earlier unanswered message of its
+    conversation (held during an outage). Raises RasaUnavailable (claims released)."""
+    for earlier in _earlier_unanswered(state, message_id):
+        _process_one(state, earlier)
+    return _process_one(state, message_id)
+
+
+def _earlier_unanswered(state: AppState, message_id: int) -> list[int]:
+    with state.db() as session:
+        conversation_id = session.scalar(
+            select(Message.conversation_id).where(Message.id == message_id)
+        )
+        return list(
+            session.scalars(
+                select(Message.id)
+                .where(
+                    Message.conversation_id == conversation_id,
+                    Message.direction == "in",
+                    Message.id < message_id,
+                    claimable(),
+                )
+                .order_by(Message.id)
+            )
+        )
+
+
+def _process_one(state: AppState, message_id: int) -> Outcome:
     with state.db() as session:
         if not claim(session, message_id):
             return Outcome(already_processed=True)
@@ -160,13 +195,16 @@ def process(state: AppState, message_id: int) -> Outcome:
             message.processed_at = utcnow()
             return Outcome()
         rasa_text = text_for_rasa(
-            message.text, offered_buttons(session, conversation.id), conversation.channel
+            message.text,
+            offered_buttons(session, conversation.id, before=message_id),
+            conversation.channel,
         )
         conversation_id = conversation.id
     try:
-        bot = state.rasa.send(conversation_id, rasa_text)
+        bot = _turn(state, conversation_id, rasa_text)
     except RasaUnavailable:
         release(state, message_id)
+        state.holding.set()
         raise
     with state.db() as session:
         conversation = session.get(Conversation, conversation_id)
@@ -181,6 +219,54 @@ def process(state: AppState, message_id: int) -> Outcome:
         return Outcome(replies=replies, with_staff=conversation.state == ConversationState.STAFF)
 
 
+def _turn(state: AppState, conversation_id: str, text: str) -> list[BotMessage]:
+    """One Rasa turn, only while Rasa and the action server are both up: with the action
+    server down Rasa still answers HTTP 200, having lost the turn's actions (silence, or
+    half an answer). An empty answer is checked again: the part may have died mid-turn."""
+    if not state.health.dialogue_up():
+        raise RasaUnavailable("Rasa or the action server is down")
+    try:
+        bot = state.rasa.send(conversation_id, text)
+    except RasaUnavailable:
+        state.health.forget()
+        raise
+    if not bot:
+        state.health.forget()
+        if not state.health.dialogue_up():
+            raise RasaUnavailable("the action server went down during the turn")
+    return bot
+
+
+def is_holding_reply(state: AppState, message: Message) -> bool:
+    return message.author == "system" and message.text == state.org.holding_reply
+
+
+def hold(state: AppState, conversation_id: str) -> Message | None:
+    """Tell the resident their message is kept: the organisation's holding reply, stored
+    (the widget shows it; a reload keeps it) and, for SMS, texted. An SMS conversation
+    gets one per outage: not again while its latest message out is still the holding
+    reply. Returns the stored reply, or None when none was due."""
+    with state.db() as session:
+        conversation = session.get(Conversation, conversation_id)
+        if conversation is None or conversation.state != ConversationState.BOT:
+            return None
+        if conversation.channel == "sms":
+            last = session.scalar(
+                select(Message)
+                .where(Message.conversation_id == conversation_id, Message.direction == "out")
+                .order_by(Message.id.desc())
+                .limit(1)
+            )
+            if last is not None and is_holding_reply(state, last):
+                return None
+        reply = conversations.record_outbound(
+            session, conversation, state.org.holding_reply, author="system"
+        )
+        deliver(state, session, conversation, [reply])
+        log.info("holding reply sent; message kept for later")
+        return reply
+
+
 def store_bot_replies(
     session: Session, conversation: Conversation, bot: list[BotMessage]
 ) -> list[Message]:
@@ -192,6 +278,19 @@ def store_bot_replies(
     ]
 
 
+def _unanswered() -> Select[tuple[int]]:
+    """Inbound messages of the channels we answer, neither answered nor being answered."""
+    return (
+        select(Message.id)
+        .join(Conversation)
+        .where(
+            Message.direction == "in",
+            claimable(),
+            Conversation.channel.in_(("web", "sms")),
+        )
+    )
+
+
 def replay_unprocessed(
     state: AppState, older_than: timedelta = timedelta(seconds=30), limit: int = 20
 ) -> int:
@@ -200,16 +299,7 @@ def replay_unprocessed(
     cutoff = utcnow() - older_than
     with state.db() as session:
         ids = session.scalars(
-            select(Message.id)
-            .join(Conversation)
-            .where(
-                Message.direction == "in",
-                claimable(),
-                Message.created_at <= cutoff,
-                Conversation.channel.in_(("web", "sms")),
-            )
-            .order_by(Message.id)
-            .limit(limit)
+            _unanswered().where(Message.created_at <= cutoff).order_by(Message.id).limit(limit)
         ).all()
     done = 0
     for message_id in ids:
@@ -220,4 +310,26 @@ def replay_unprocessed(
         done += 0 if outcome.already_processed else 1
     if done:
         log.info("answered %d stored message(s) after a delay", done)
+    return done
+
+
+# A held message is replayed once it is this old: its own request thread claims it within
+# milliseconds, so a replay round never takes a fresh message from under it.
+HELD_REPLAY_AFTER = timedelta(seconds=1)
+
+
+def replay_round(state: AppState) -> int:
+    """The retry loop's round. While this process holds messages (`state.holding`) they
+    are replayed as soon as Rasa and the action server answer again; otherwise only
+    messages left by a worker that died (30 s old)."""
+    if not state.holding.is_set():
+        return replay_unprocessed(state)
+    if not state.health.dialogue_up():
+        return 0
+    state.holding.clear()  # a failure during the round sets it again
+    done = replay_unprocessed(state, older_than=HELD_REPLAY_AFTER, limit=200)
+    with state.db() as session:
+        left = session.scalar(_unanswered().limit(1))
+    if left is not None:
+        state.holding.set()
     return done

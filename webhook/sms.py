@@ -133,12 +133,18 @@ def _store_inbound(st: AppState, phone: str, body: str, sid: str, keyword: str) 
 
 
 def _answer(st: AppState, message_id: int) -> None:
+    from casework.models import Message
     from webhook.rasa_client import RasaUnavailable
 
     try:
         frontdoor.process(st, message_id)
     except RasaUnavailable:
         log.warning("Rasa unavailable; SMS message %d will be retried", message_id)
+        with st.db() as session:
+            message = session.get(Message, message_id)
+            conversation_id = message.conversation_id if message else None
+        if conversation_id:
+            frontdoor.hold(st, conversation_id)  # one holding text per outage
 
 
 def _keyword(st: AppState, session: Any, conversation: Conversation, keyword: str) -> str | None:

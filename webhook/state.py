@@ -20,6 +20,7 @@ from privacybot.settings import Settings
 from webhook.rasa_client import RasaClient
 
 if TYPE_CHECKING:
+    from webhook.health import PartsHealth
     from webhook.outbox import OutboxSender
 
 log = logging.getLogger(__name__)
@@ -31,9 +32,19 @@ class AppState:
     org: Org
     rasa: RasaClient
     outbox: OutboxSender
+    health: PartsHealth
     executor: ThreadPoolExecutor = field(
         default_factory=lambda: ThreadPoolExecutor(max_workers=8, thread_name_prefix="sms-job")
     )
+    # Web turns run here so the request can answer with a holding reply after a few
+    # seconds while the turn goes on; sized above gunicorn's threads, so a busy SMS pool
+    # never makes a web turn look slow.
+    turns: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(max_workers=16, thread_name_prefix="turn")
+    )
+    # Set while this process holds messages it could not answer: the retry loop then
+    # checks every 2 s instead of 10 s, so they are answered soon after the part is back.
+    holding: threading.Event = field(default_factory=threading.Event)
     _futures: set[Future[Any]] = field(default_factory=set)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     stopping: threading.Event = field(default_factory=threading.Event)

@@ -28,6 +28,8 @@ def _start_stack(tmp: Path):  # noqa: ANN202 - a privacybot.runner.Stack
             "RASA_PORT": str(free_port()),
             "ACTIONS_PORT": str(free_port()),
             "PUBLIC_BASE_URL": f"http://127.0.0.1:{web_port}",
+            # Latency is measured to the answer, not to a holding reply.
+            "HOLDING_REPLY_AFTER": "120",
         }
     )
     stack.start(log_dir=tmp / "logs")

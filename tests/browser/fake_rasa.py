@@ -31,6 +31,7 @@ class FakeRasa(LoopbackServer):
         self.events: list[tuple[str, dict[str, Any]]] = []
         self.paused: set[str] = set()
         self.down = False
+        self.actions_down = False  # it also plays the action server's /health
         self.delay = 0.0
         super().__init__()
 
@@ -43,6 +44,8 @@ class FakeRasa(LoopbackServer):
         from casework.db import session_scope
 
         self.received.append((sender, text))
+        if self.actions_down:
+            return []  # as Rasa does: HTTP 200, the turn's actions lost
         if sender in self.paused:
             return []  # Rasa ignores messages to a paused conversation
         lowered = text.lower()
@@ -113,6 +116,9 @@ class FakeRasa(LoopbackServer):
                 self.wfile.write(body)
 
             def do_GET(self) -> None:  # noqa: N802
+                if self.path.startswith("/health"):
+                    self._reply(503 if fake.actions_down else 200, {"status": "ok"})
+                    return
                 self._reply(200, {"version": "fake", "model_id": "fake"})
 
             def do_POST(self) -> None:  # noqa: N802

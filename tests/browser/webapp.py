@@ -29,6 +29,8 @@ def settings_for(data_dir: Path, rasa_url: str, **overrides: object) -> Settings
             "RASA_TOKEN": "test-rasa-token",
             "TWILIO_AUTH_TOKEN": "test-twilio-token",
             "RASA_URL": rasa_url,
+            # The fake Rasa also answers the action server's /health.
+            "ACTION_ENDPOINT_URL": f"{rasa_url}/webhook",
             "ORG": "barnet-homes",
         }
     )

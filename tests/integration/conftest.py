@@ -50,6 +50,7 @@ def start_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[.
         stack.start(log_dir=data_dir / "logs", web_workers=web_workers)
         try:
             stack.wait_ready()
+            stack.supervise()  # a crashed child is restarted, as under `make run`
         except Exception:
             for log in sorted((data_dir / "logs").glob("*.log")):
                 print(f"--- {log.name}\n{log.read_text(errors='replace')[-4000:]}")
@@ -78,5 +79,8 @@ def stack(start_stack: Callable[..., Stack], twilio_fake: object) -> Stack:
             "TWILIO_ACCOUNT_SID": os.environ.get("TEST_TWILIO_SID", "AC" + "0" * 32),
             "TWILIO_API_BASE": twilio_fake.base_url,  # type: ignore[attr-defined]
             "TWILIO_FROM_NUMBER": "+447700900000",
+            # These tests read answers from the POST; a slow turn on a busy CI machine
+            # must not turn into a holding reply here (test_faults.py covers those).
+            "HOLDING_REPLY_AFTER": "60",
         }
     )

@@ -43,6 +43,7 @@ def scaled(start_stack: Callable[..., Stack]) -> Iterator[ScaledStack]:
                 "REDIS_HOST": "127.0.0.1",
                 "REDIS_PORT": str(redis.port),
                 "RATE_LIMIT_LOGIN": f"{LOGIN_LIMIT}/minute",
+                "HOLDING_REPLY_AFTER": "60",  # the answers themselves, not holding replies
             },
             web_workers=2,
         )

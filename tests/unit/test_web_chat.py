@@ -149,22 +149,24 @@ def test_offered_button_payloads_pass(client: FlaskClient, rasa: FakeRasa) -> No
     assert rasa.texts_from(cid)[-1] == "deny"
 
 
-def test_rasa_down_is_503_message_kept_and_answered_later(
+def test_rasa_down_gets_the_holding_reply_message_kept_and_answered_later(
     app: Flask, client: FlaskClient, rasa: FakeRasa
 ) -> None:
     rasa.down = True
     response = client.post("/api/chat", json={"text": "are you there"})
-    assert response.status_code == 503
+    assert response.status_code == 200
     data = response.get_json()
-    assert "saved" in data["error"]
+    assert data["pending"] is True
+    assert [m["text"] for m in data["messages"]] == [state(app).org.holding_reply]
     cid = data["conversation_id"]
     with session_scope(state(app).settings.database_url) as session:
-        stored = session.scalars(select(Message)).all()
+        stored = session.scalars(select(Message).where(Message.direction == "in")).all()
         assert [(m.text, m.processed_at) for m in stored] == [("are you there", None)]
     rasa.down = False
     assert frontdoor.replay_unprocessed(state(app), older_than=timedelta(0)) == 1
-    later = client.get(f"/api/chat/{cid}/messages?after={data['message_id']}").get_json()
-    assert [m["text"] for m in later["messages"]] == ["You said: are you there"]
+    later = client.get(f"/api/chat/{cid}/messages?after={data['cursor']}").get_json()
+    new = [m["text"] for m in later["messages"] if m["author"] == "bot"]
+    assert new == ["You said: are you there"]
     # Nothing is answered twice.
     assert frontdoor.replay_unprocessed(state(app), older_than=timedelta(0)) == 0
 
@@ -274,7 +276,8 @@ def test_a_claim_left_by_a_dead_worker_is_answered_after_the_timeout(
         message.claimed_at -= frontdoor.CLAIM_TIMEOUT + timedelta(seconds=1)
     assert frontdoor.replay_unprocessed(state(app), older_than=timedelta(0)) == 1
     later = client.get(f"/api/chat/{cid}/messages?after={message_id}").get_json()
-    assert [m["text"] for m in later["messages"]] == ["You said: is anyone there"]
+    bot = [m["text"] for m in later["messages"] if m["author"] == "bot"]
+    assert bot == ["You said: is anyone there"]
     with session_scope(url) as session:
         message = session.get(Message, message_id)
         assert message is not None and message.processed_at is not None

@@ -248,10 +248,11 @@ def test_rasa_down_the_sms_waits_in_the_store(app: Flask, rasa: FakeRasa) -> Non
     rasa.down = True
     assert post_signed(app.test_client(), "/sms/inbound", inbound("hello")).status_code == 200
     state(app).wait_idle()
-    assert outbox_rows(app) == []
+    holding = sms_format.normalise(state(app).org.holding_reply)
+    assert [r.body for r in outbox_rows(app)] == [holding]  # told at once, nothing else
     rasa.down = False
     assert frontdoor.replay_unprocessed(state(app), older_than=timedelta(0)) == 1
-    assert outbox_rows(app)[0].body == "You said: hello"
+    assert [r.body for r in outbox_rows(app)] == [holding, "You said: hello"]
 
 
 def _post_status(client: FlaskClient, url: str, sid: str, status: str) -> TestResponse:

@@ -1,0 +1,198 @@
+"""Holding replies and /healthz on the web side, against the fake Rasa (which also plays
+the action server's /health): a resident hears at once that their message is kept, and
+it is answered once, in order, when the part is back."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+from twilio.request_validator import RequestValidator
+
+from casework.db import session_scope
+from casework.models import Message, OutboundMessage
+from tests.browser.fake_rasa import FakeRasa
+from tests.browser.webapp import settings_for
+from webhook import create_app, frontdoor, sms_format
+from webhook.state import state
+
+PUBLIC = "https://privacy.example.org"
+
+
+@pytest.fixture
+def app(tmp_path: Path, rasa: FakeRasa) -> Flask:
+    return create_app(settings_for(tmp_path, rasa.url, public_base_url=PUBLIC), background=False)
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+def say(client: FlaskClient, text: str, cid: str | None = None) -> dict:
+    body = {"text": text, **({"conversation_id": cid} if cid else {})}
+    response = client.post("/api/chat", json=body)
+    assert response.status_code == 200
+    return response.get_json()
+
+
+def inbound_rows(app: Flask) -> list[Message]:
+    with session_scope(state(app).settings.database_url) as session:
+        return list(session.scalars(select(Message).where(Message.direction == "in")))
+
+
+def test_holding_words_come_from_the_org_config(app: Flask) -> None:
+    holding = state(app).org.holding_reply
+    assert "Talk2Us on 020 8080 6587" in holding and "kept your message" in holding
+
+
+def test_action_server_down_holds_without_asking_rasa_then_answers_in_order_once(
+    app: Flask, client: FlaskClient, rasa: FakeRasa
+) -> None:
+    rasa.actions_down = True
+    first = say(client, "options")
+    cid = first["conversation_id"]
+    assert first["pending"] is True
+    assert [m["text"] for m in first["messages"]] == [state(app).org.holding_reply]
+    second = say(client, "and another thing", cid)
+    assert second["pending"] is True
+    # Rasa never saw the turns: nothing half-done in its tracker.
+    assert rasa.received == [] and state(app).holding.is_set()
+
+    assert frontdoor.replay_round(state(app)) == 0  # still down: nothing answered
+    rasa.actions_down = False
+    time.sleep(frontdoor.HELD_REPLAY_AFTER.total_seconds())
+    assert frontdoor.replay_round(state(app)) == 2
+    assert rasa.texts_from(cid) == ["options", "and another thing"]  # in order
+    assert all(m.processed_at for m in inbound_rows(app))
+    assert not state(app).holding.is_set()
+    assert frontdoor.replay_round(state(app)) == 0  # answered once
+
+    # The widget's polling from the cursor it was given shows the late answers.
+    late = client.get(f"/api/chat/{cid}/messages?after={first['cursor']}").get_json()
+    bot = [m["text"] for m in late["messages"] if m["author"] == "bot"]
+    assert bot == ["Would you like to stop marketing?", "You said: and another thing"]
+
+
+def test_a_held_button_press_keeps_the_buttons_it_answered(
+    app: Flask, client: FlaskClient, rasa: FakeRasa
+) -> None:
+    cid = say(client, "options")["conversation_id"]
+    rasa.actions_down = True  # just now: the web side's last check still says it is up
+    assert say(client, "Yes", cid)["pending"] is True  # the holding reply comes after it
+    rasa.actions_down = False
+    time.sleep(frontdoor.HELD_REPLAY_AFTER.total_seconds())
+    frontdoor.replay_round(state(app))
+    assert rasa.texts_from(cid)[-1] == "/affirm"
+
+
+def test_a_later_message_is_answered_after_the_held_one(
+    app: Flask, client: FlaskClient, rasa: FakeRasa
+) -> None:
+    rasa.down = True
+    cid = say(client, "first")["conversation_id"]
+    rasa.down = False
+    # Back before the retry loop came round: the held message goes first.
+    reply = say(client, "second", cid)
+    assert rasa.texts_from(cid) == ["first", "second"]
+    assert [m["text"] for m in reply["messages"]] == ["You said: second"]
+
+
+def test_a_slow_turn_gets_the_holding_reply_in_time_and_its_answer_later(
+    tmp_path: Path, rasa: FakeRasa
+) -> None:
+    settings = settings_for(tmp_path, rasa.url, holding_reply_after=0.3)
+    app = create_app(settings, background=False)
+    client = app.test_client()
+    rasa.delay = 4.0
+    started = time.monotonic()
+    data = say(client, "are you slow")
+    assert time.monotonic() - started < 3.0  # well before Rasa answers
+    assert data["pending"] is True
+    state(app).turns.shutdown(wait=True)  # the turn goes on and stores its answer
+    later = client.get(f"/api/chat/{data['conversation_id']}/messages?after={data['cursor']}")
+    texts = [m["text"] for m in later.get_json()["messages"]]
+    assert texts == [state(app).org.holding_reply, "You said: are you slow"]
+    assert frontdoor.replay_unprocessed(state(app), older_than=frontdoor.HELD_REPLAY_AFTER) == 0
+    assert rasa.texts_from(data["conversation_id"]) == ["are you slow"]  # asked once
+
+
+def _sms(client: FlaskClient, phone: str, body: str) -> None:
+    params = {
+        "MessageSid": "SM" + uuid.uuid4().hex,
+        "From": phone,
+        "To": "+447700900000",
+        "Body": body,
+    }
+    signature = RequestValidator("test-twilio-token").compute_signature(
+        PUBLIC + "/sms/inbound", params
+    )
+    response = client.post("/sms/inbound", data=params, headers={"X-Twilio-Signature": signature})
+    assert response.status_code == 200
+
+
+def test_an_sms_gets_one_holding_text_per_outage_then_its_answers(
+    app: Flask, client: FlaskClient, rasa: FakeRasa
+) -> None:
+    phone = "+447700900456"
+    holding = sms_format.normalise(state(app).org.holding_reply)
+
+    def texts() -> list[str]:
+        with session_scope(state(app).settings.database_url) as session:
+            rows = session.scalars(select(OutboundMessage).order_by(OutboundMessage.id))
+            return [r.body for r in rows]
+
+    rasa.down = True
+    _sms(client, phone, "hello")
+    state(app).wait_idle()
+    _sms(client, phone, "are you there")
+    state(app).wait_idle()
+    assert texts() == [holding]  # one, not two
+    rasa.down = False
+    time.sleep(frontdoor.HELD_REPLAY_AFTER.total_seconds())
+    assert frontdoor.replay_round(state(app)) == 2
+    assert texts() == [holding, "You said: hello", "You said: are you there"]
+    # A second outage gets its own holding text.
+    rasa.down = True
+    _sms(client, phone, "again")
+    state(app).wait_idle()
+    assert texts()[-1] == holding and texts().count(holding) == 2
+
+
+def test_healthz_reports_each_part_for_a_load_balancer(
+    app: Flask, client: FlaskClient, rasa: FakeRasa
+) -> None:
+    ok = client.get("/healthz")
+    assert ok.status_code == 200
+    assert ok.get_json() == {
+        "status": "ok",
+        "parts": {"web": "ok", "rasa": "ok", "actions": "ok", "database": "ok"},
+    }
+    rasa.actions_down = True
+    down = client.get("/healthz")
+    assert down.status_code == 503
+    assert down.get_json()["parts"] == {
+        "web": "ok",
+        "rasa": "ok",
+        "actions": "down",
+        "database": "ok",
+    }
+    assert down.headers["Cache-Control"] == "no-store"
+
+
+def test_healthz_says_rasa_is_down_when_it_does_not_answer(tmp_path: Path) -> None:
+    from privacybot.runner import free_port
+
+    nowhere = f"http://127.0.0.1:{free_port()}"
+    app = create_app(settings_for(tmp_path, nowhere), background=False)
+    started = time.monotonic()
+    response = app.test_client().get("/healthz")
+    assert time.monotonic() - started < 2.5  # short timeouts, checked side by side
+    assert response.status_code == 503
+    parts = response.get_json()["parts"]
+    assert parts["rasa"] == "down" and parts["actions"] == "down" and parts["database"] == "ok"
