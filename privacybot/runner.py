@@ -412,7 +412,7 @@ def retention_process(stack: Stack) -> Process:
     return Process(
         "retention",
         [str(VENV_BIN / "python"), "-m", "privacybot.cli", "db", "purge", "--every", every],
-        "",
+        None,
         env=dict(stack.env),
     )
 
