@@ -15,7 +15,10 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 PRIVACYBOT = ROOT / ".venv" / "bin" / "privacybot"
-DEV_QUESTIONS = (ROOT / ".." / "shared" / "eval" / "dev_questions.yaml").resolve()
+DEV_QUESTIONS = next(
+    (p / "shared" / "eval" / "dev_questions.yaml" for p in ROOT.parents if (p / "shared").is_dir()),
+    (ROOT / ".." / "shared" / "eval" / "dev_questions.yaml").resolve(),
+)
 
 
 @pytest.fixture(scope="session")
@@ -365,3 +368,53 @@ def test_normalise_spells_out_shorthand_and_reads_the_landlord_as_you() -> None:
         "or my doctor (GP)?"
     )
     assert normalise_question("sar pls") == "subject access request please"
+
+
+def test_no_answer_stops_on_a_lead_in_on_the_web_or_by_sms(barnet, twenty11) -> None:
+    """Over the dev and resident sets, no answer ends on "...for the following reasons:",
+    neither as the web shows it nor after the SMS channel cuts it to three segments."""
+    from actions.answer import format_answer
+    from knowledge.evaluate import is_cut_off
+    from webhook.sms_format import MAX_SEGMENTS, fit, segments
+
+    answerers = {"barnet-homes": barnet, "twenty11": twenty11}
+    items = yaml.safe_load(DEV_QUESTIONS.read_text())
+    items += yaml.safe_load((EVAL_DIR / "resident_questions.yaml").read_text())
+    cut, answered = [], 0
+    for org, answerer in answerers.items():
+        questions = [i["q"] for i in items if i.get("org", "barnet-homes") == org]
+        for result in answerer.ask_batch(questions):
+            if not result["answered"]:
+                continue
+            answered += 1
+            sms = fit(format_answer(result))
+            assert segments(sms) <= MAX_SEGMENTS
+            assert len(result["answer"]) <= 480
+            if is_cut_off(result["answer"]) or is_cut_off(sms.split("\n")[0]):
+                cut.append((result["question"], result["answer"]))
+    assert answered > 700
+    assert cut == []
+
+
+def test_a_lead_in_is_shown_with_its_items(barnet) -> None:
+    from knowledge.answer import is_lead_in
+
+    answer = barnet.ask("who is in charge of my data")["answer"]
+    assert answer.startswith("As the data controller, we must:"), answer
+    assert "Keep your records safe and accurate." in answer
+    answer = barnet.ask("what do you do with my data")["answer"]
+    assert "Service delivery and communications" in answer, answer
+    assert is_lead_in("As the data controller, we must:")
+    assert is_lead_in("Things you can do, such as…")
+    assert not is_lead_in("We keep your records safe.")
+
+
+def test_a_long_list_is_shortened_to_whole_items() -> None:
+    from knowledge.answer import _with_items
+
+    items = [f"item number {k} which is a fairly long piece of text about data" for k in range(20)]
+    text = _with_items("We use your data for the following reasons:", items)
+    assert len(text) <= 480
+    assert text.endswith("…") and "Item number 0 which" in text
+    short = _with_items("We must:", ["keep it safe.", "tell you"])
+    assert short == "We must: Keep it safe. Tell you."
