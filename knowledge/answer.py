@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from knowledge.chunk import split_sentences
+from knowledge.focus import question_focus
 from knowledge.lexical import STOPWORDS, tokens
 from knowledge.normalise import normalise_question, self_name_pattern
 
@@ -170,22 +171,36 @@ class Answerer:
             normalise_question(q, self.self_names) if bad is None else FALLBACK_QUERY
             for q, bad in zip(questions, checks, strict=True)
         ]
-        vecs = encode(texts, batch_size=64)
+        focus = [
+            question_focus(q) if bad is None else None
+            for q, bad in zip(questions, checks, strict=True)
+        ]
+        focus = [normalise_question(f, self.self_names) if f else None for f in focus]
+        asked = [f for f in focus if f]
+        vecs = encode(texts + asked, batch_size=64)
+        fvecs = iter(vecs[len(texts) :])
         return [
-            self._ask(q, text, bad, vec, notice)
-            for q, text, bad, vec in zip(questions, texts, checks, vecs, strict=True)
+            self._ask(q, text, bad, vec, notice, (f, next(fvecs)) if f else None)
+            for q, text, bad, vec, f in zip(
+                questions, texts, checks, vecs[: len(texts)], focus, strict=True
+            )
         ]
 
-    def _ask(self, question: object, text: str, bad: str | None, qvec, notice) -> dict:
+    def _ask(self, question: object, text: str, bad: str | None, qvec, notice, focus=None) -> dict:
         raw = question if isinstance(question, str) else ""
         if notice is not None and notice not in self.notice_ids:
             bad = bad or "unknown_notice"
             notice = None
-        ranked = self.retriever.rank(text, qvec, notice=notice)
+        ranked = self.retriever.rank(text, qvec, notice=notice, focus=focus)
+        qread = qvec  # what scope and the answer sentence read: the question, not the story
+        if focus is not None:
+            a = self.retriever.w["focus"]
+            mixed = (1 - a) * qvec + a * focus[1]
+            qread = mixed / (np.linalg.norm(mixed) or 1.0)
         rows = list(ranked.rows[:5])
         scores = list(ranked.fused[:5])
         if len(rows) < MIN_PASSAGES:  # a small notice: pad from the whole index, ranked
-            pad = self.retriever.rank(text, qvec)
+            pad = self.retriever.rank(text, qvec, focus=focus)
             for r, s in zip(pad.rows, pad.fused, strict=False):
                 if len(rows) >= MIN_PASSAGES:
                     break
@@ -208,7 +223,7 @@ class Answerer:
             result["reason"] = REASONS[bad]
             result["reason_code"] = bad
             return result
-        verdict = self._decide(text, qvec, ranked)
+        verdict = self._decide(text, qread, ranked)
         result["confidence"] = verdict["confidence"]
         if verdict["reason"]:
             result["reason"] = REASONS[verdict["reason"]]
@@ -216,7 +231,8 @@ class Answerer:
             return result
         top = self.bundle.passages[int(rows[0])]
         result["answered"] = True
-        result["answer"] = self._extract(text, qvec, int(rows[0]), ranked)
+        asked = f"{focus[0]} {text}" if focus else text
+        result["answer"] = self._extract(asked, qread, int(rows[0]), ranked)
         result["citation"] = {
             "notice": top["notice"],
             "notice_title": top["notice_title"],

@@ -232,13 +232,15 @@ QUALITY_FLOORS = [
     (DEV_QUESTIONS, 0.87, 0.95, 0.05, 1.0),
     (EVAL_DIR / "resident_questions.yaml", 0.82, 0.89, 0.03, 0.95),
     (EVAL_DIR / "heldout_questions.yaml", 0.72, 0.82, 0.06, 0.90),
+    # Long stories with the question in the middle (question focus tuned on it: 0.78/0.88).
+    (EVAL_DIR / "story_questions.yaml", 0.72, 0.84, 0.04, 1.0),
 ]
 
 
 @pytest.mark.parametrize(
     ("path", "floor1", "floor3", "max_false_abstention", "min_oos_abstained"),
     QUALITY_FLOORS,
-    ids=["dev", "resident", "heldout"],
+    ids=["dev", "resident", "heldout", "story"],
 )
 def test_question_set_quality_floors(
     barnet,
@@ -273,7 +275,7 @@ def test_question_set_quality_floors(
             misses.append(item["q"])
     assert h1 / n >= floor1, misses
     assert h3 / n >= floor3, misses
-    assert oos_ok / oos >= min_oos_abstained
+    assert not oos or oos_ok / oos >= min_oos_abstained
     assert false_abst / n <= max_false_abstention
 
 
@@ -418,3 +420,29 @@ def test_a_long_list_is_shortened_to_whole_items() -> None:
     assert text.endswith("…") and "Item number 0 which" in text
     short = _with_items("We must:", ["keep it safe.", "tell you"])
     assert short == "We must: Keep it safe. Tell you."
+
+
+def test_the_question_inside_a_story_is_its_focus() -> None:
+    from knowledge.focus import question_focus
+
+    story = (
+        "My boiler has broken three times this winter and I reported it each time. "
+        "Anyway, can I get a copy of everything you hold on me? The engineer was rude."
+    )
+    assert question_focus(story) == "Anyway, can I get a copy of everything you hold on me?"
+    # A question that points back ("is that allowed?") keeps the sentence it points at.
+    told = "I gave my son's number as emergency contact. He lives away now. Is that allowed?"
+    assert question_focus(told) == "He lives away now. Is that allowed?"
+    assert question_focus("can i see my file?") is None  # short: the message is the question
+    assert question_focus("Why? What? Who?") is None  # nothing but questions
+
+
+def test_a_story_around_the_question_does_not_steer_the_answer(barnet) -> None:
+    # Without the focus, the tenancy story ranked the housing-application passage first.
+    story = barnet.ask(
+        "We've had a lot of antisocial behaviour on the estate and the police have been round "
+        "several times. Two officers came to my door and seemed to know all about my tenancy. "
+        "Did barnet homes give the police my information? I haven't done anything wrong."
+    )
+    assert story["answered"]
+    assert "Police and other relevant authorities" in story["passages"][0]["text"]
