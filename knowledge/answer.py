@@ -15,6 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
+from knowledge.chunk import split_sentences
+from knowledge.focus import question_focus
 from knowledge.lexical import STOPWORDS, tokens
 from knowledge.normalise import normalise_question, self_name_pattern
 
@@ -169,22 +171,36 @@ class Answerer:
             normalise_question(q, self.self_names) if bad is None else FALLBACK_QUERY
             for q, bad in zip(questions, checks, strict=True)
         ]
-        vecs = encode(texts, batch_size=64)
+        focus = [
+            question_focus(q) if bad is None else None
+            for q, bad in zip(questions, checks, strict=True)
+        ]
+        focus = [normalise_question(f, self.self_names) if f else None for f in focus]
+        asked = [f for f in focus if f]
+        vecs = encode(texts + asked, batch_size=64)
+        fvecs = iter(vecs[len(texts) :])
         return [
-            self._ask(q, text, bad, vec, notice)
-            for q, text, bad, vec in zip(questions, texts, checks, vecs, strict=True)
+            self._ask(q, text, bad, vec, notice, (f, next(fvecs)) if f else None)
+            for q, text, bad, vec, f in zip(
+                questions, texts, checks, vecs[: len(texts)], focus, strict=True
+            )
         ]
 
-    def _ask(self, question: object, text: str, bad: str | None, qvec, notice) -> dict:
+    def _ask(self, question: object, text: str, bad: str | None, qvec, notice, focus=None) -> dict:
         raw = question if isinstance(question, str) else ""
         if notice is not None and notice not in self.notice_ids:
             bad = bad or "unknown_notice"
             notice = None
-        ranked = self.retriever.rank(text, qvec, notice=notice)
+        ranked = self.retriever.rank(text, qvec, notice=notice, focus=focus)
+        qread = qvec  # what scope and the answer sentence read: the question, not the story
+        if focus is not None:
+            a = self.retriever.w["focus"]
+            mixed = (1 - a) * qvec + a * focus[1]
+            qread = mixed / (np.linalg.norm(mixed) or 1.0)
         rows = list(ranked.rows[:5])
         scores = list(ranked.fused[:5])
         if len(rows) < MIN_PASSAGES:  # a small notice: pad from the whole index, ranked
-            pad = self.retriever.rank(text, qvec)
+            pad = self.retriever.rank(text, qvec, focus=focus)
             for r, s in zip(pad.rows, pad.fused, strict=False):
                 if len(rows) >= MIN_PASSAGES:
                     break
@@ -207,7 +223,7 @@ class Answerer:
             result["reason"] = REASONS[bad]
             result["reason_code"] = bad
             return result
-        verdict = self._decide(text, qvec, ranked)
+        verdict = self._decide(text, qread, ranked)
         result["confidence"] = verdict["confidence"]
         if verdict["reason"]:
             result["reason"] = REASONS[verdict["reason"]]
@@ -215,7 +231,8 @@ class Answerer:
             return result
         top = self.bundle.passages[int(rows[0])]
         result["answered"] = True
-        result["answer"] = self._extract(text, qvec, int(rows[0]), ranked)
+        asked = f"{focus[0]} {text}" if focus else text
+        result["answer"] = self._extract(asked, qread, int(rows[0]), ranked)
         result["citation"] = {
             "notice": top["notice"],
             "notice_title": top["notice_title"],
@@ -281,10 +298,96 @@ class Answerer:
             if len(" ".join(sents[min(lo, j) : max(hi, j) + 1])) > MAX_ANSWER_CHARS:
                 break
             lo, hi = min(lo, j), max(hi, j)
+        items = _items_after(passage, sents, hi) if is_lead_in(sents[hi]) else []
+        if items:  # "As the data controller, we must:" says nothing without what follows it
+            return _with_items(" ".join(sents[lo : hi + 1]), items)
+        while hi > lo and is_lead_in(sents[hi]):  # a lead-in with nothing after it
+            hi -= 1
         answer = " ".join(sents[lo : hi + 1])
         if is_list and lead and lead not in answer and len(lead) + len(answer) < MAX_ANSWER_CHARS:
             answer = f"{lead} {answer}"
         return _clip(answer)
+
+
+_CLIPPED_LEAD = re.compile(
+    r"\b(the following|as follows|such as|including|include|includes|below|we must|these are)$",
+    re.IGNORECASE,
+)
+
+
+def is_lead_in(sentence: str) -> bool:
+    """A sentence that introduces what follows ("...for the following reasons:"), also when
+    the ':' was cut off with the text after it ("...we must…")."""
+    s = sentence.strip()
+    if s.endswith(":"):
+        return True
+    for tail in ("…", "..."):
+        if s.endswith(tail):
+            return bool(_CLIPPED_LEAD.search(s[: -len(tail)].rstrip(" ,;:")))
+    return False
+
+
+def _unit_levels(passage: str) -> list[int]:
+    """Nesting level of each answer unit of a passage, in index.passage_sentences order:
+    0 for prose (and the lead-in line), 1 for a list item, 2 for a sub-item."""
+    levels: list[int] = []
+    for line in passage.split("\n"):
+        s = line.strip()
+        if not s:
+            continue
+        if s.startswith("- "):
+            levels.append(2 if line.startswith(" ") else 1)
+        elif " | " in s and ":" in s:
+            levels.append(0)
+        else:
+            levels.extend(0 for _ in split_sentences(s))
+    return levels
+
+
+def _items_after(passage: str, sents: list[str], j: int) -> list[str]:
+    """The units a lead-in at j introduces: those after it nested deeper than it (an item
+    ending in ':' introduces its sub-items only)."""
+    levels = _unit_levels(passage)
+    if len(levels) != len(sents):  # not the layout expected: everything after it
+        return sents[j + 1 :]
+    out = []
+    for k in range(j + 1, len(sents)):
+        if levels[k] <= levels[j] and not (levels[j] == 0 and k == j + 1):
+            break
+        out.append(sents[k])
+    return out
+
+
+ITEM_CHARS = 150  # one list item, shortened to its first clause beyond this
+
+
+def _short_item(item: str) -> str:
+    first = (split_sentences(item) or [item])[0].strip().rstrip(".;,:")
+    if len(first) > ITEM_CHARS:
+        cut = first[:ITEM_CHARS]
+        clause = max(cut.rfind(", "), cut.rfind(" ("), cut.rfind(" - "))
+        first = cut[:clause] if clause > 40 else cut[: cut.rfind(" ")] + "…"
+    return first[:1].upper() + first[1:]
+
+
+def _with_items(head: str, items: list[str], budget: int = MAX_ANSWER_CHARS) -> str:
+    """A lead-in followed by as many of its items as fit, one short sentence each.
+
+    Items end in '.' so an SMS cut (whole sentences, webhook.sms_format) keeps the lead-in
+    with at least its first item instead of stranding it; a list that does not fit all
+    ends in '…' so the reader knows there is more.
+    """
+    head = " ".join(head.split())
+    shown: list[str] = []
+    for item in items:
+        short = _short_item(item)
+        if len(head) + sum(len(s) + 2 for s in shown) + len(short) + 2 > budget - 1:
+            break
+        shown.append(short)
+    if not shown:  # the lead-in alone fills the space: the first item, cut, still shows
+        return _clip(f"{head} {_short_item(items[0])}")
+    body = ". ".join(s.rstrip("…") for s in shown)
+    return f"{head} {body}" + ("." if len(shown) == len(items) else "…")
 
 
 # "what's the ICO's phone number?" wants the sentence with the number in it, not the one

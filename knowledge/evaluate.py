@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -20,6 +21,11 @@ DEFAULT_ORG = "barnet-homes"
 def shared_dir() -> Path:
     from privacybot.settings import PROJECT_ROOT
 
+    # Beside the checkout (../shared); from a git worktree nested one level deeper, the
+    # nearest ancestor that holds it.
+    for parent in PROJECT_ROOT.resolve().parents:
+        if (parent / "shared" / "eval").is_dir():
+            return parent / "shared"
     return (PROJECT_ROOT / ".." / "shared").resolve()
 
 
@@ -35,6 +41,54 @@ def default_paths() -> dict[str, Path]:
 def is_hit(text: str, expect: list[str], reject: list[str]) -> bool:
     low = text.lower()
     return any(e.lower() in low for e in expect) and not any(r.lower() in low for r in reject)
+
+
+def is_cut_off(answer: str) -> bool:
+    """An answer that stops on a lead-in: it ends with ':' or its last sentence introduces a
+    list that is not there ("We use your data for the following reasons:")."""
+    from knowledge.answer import is_lead_in
+    from knowledge.chunk import split_sentences
+
+    text = answer.strip()
+    if not text:
+        return False
+    return text.endswith(":") or is_lead_in((split_sentences(text) or [text])[-1])
+
+
+# How residents write, for per-style figures. An item's own `style:` wins; otherwise these
+# surface cues decide (non-native English has no reliable cue: only tagged items count).
+_SMS_CUES = re.compile(
+    r"\b(u|ur|r|y|pls|plz|wot|wat|txt|msg|im|dont|cant|wont|cud|wud|shud|ppl|coz|cos|bc|"
+    r"thx|ta|k|gonna|wanna|dunno|2day|4)\b"
+)
+_FORMAL_CUES = re.compile(
+    r"^(dear|to whom|good (morning|afternoon))|i am writing|i would be grateful|kindly|"
+    r"please (could|would) you|could you (please )?(confirm|advise|clarify)|"
+    r"yours (sincerely|faithfully)",
+    re.IGNORECASE,
+)
+_ASKS = re.compile(r"^(how|what|whats|why|who|where|when|which|is|are|do|does|can|will)\b", re.I)
+
+
+def question_style(item: dict) -> str:
+    if item.get("style"):
+        return str(item["style"])
+    q = str(item["q"]).strip()
+    letters = [c for c in q if c.isalpha()]
+    words = q.split()
+    if len(words) >= 3 and letters and sum(c.isupper() for c in letters) / len(letters) > 0.6:
+        return "caps"
+    if _FORMAL_CUES.search(q):
+        return "formal"
+    if q.count("?") >= 2 and len(words) >= 8:
+        return "multi"
+    if len(q) >= 200 or len(re.findall(r"[.!?]+(\s|$)", q)) >= 3:
+        return "long"
+    if _SMS_CUES.search(q.lower()):
+        return "sms"
+    if len(words) <= 5 and "?" not in q and not _ASKS.search(q):
+        return "fragment"
+    return "plain"
 
 
 def _bm25_okapi(docs: list[str]):
@@ -73,8 +127,16 @@ def eval_questions(path: Path | str, index_dir: Path | str | None = None) -> dic
             bm25_rank[i] = [passages[j]["text"] for j in np.argsort(-scores)[:3]]
     n_in = n_oos = h1 = h3 = contains = abstained = false_abst = b1 = b3 = 0
     misses = []
+    cut_off = []
+    styles: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])  # n, hit@1, BM25 hit@1
+    bm25_hit1 = {
+        id(item): bool(bm) and is_hit(bm[0], item.get("expect_any", []), item.get("reject_any", []))
+        for item, bm in zip(items, bm25_rank, strict=True)
+    }
     for item, res, bm in zip(items, results, bm25_rank, strict=True):
         assert res is not None
+        if res["answered"] and is_cut_off(res["answer"]):
+            cut_off.append({"q": item["q"], "answer": res["answer"]})
         if item.get("oos"):
             n_oos += 1
             abstained += not res["answered"]
@@ -85,6 +147,10 @@ def eval_questions(path: Path | str, index_dir: Path | str | None = None) -> dic
         expect, reject = item.get("expect_any", []), item.get("reject_any", [])
         hits = [is_hit(p["text"], expect, reject) for p in res["passages"][:3]]
         h1 += hits[0]
+        style = styles[question_style(item)]
+        style[0] += 1
+        style[1] += hits[0]
+        style[2] += bm25_hit1[id(item)]
         h3 += any(hits)
         contains += bool(res["answered"] and is_hit(res["answer"], expect, reject))
         false_abst += not res["answered"]
@@ -114,6 +180,13 @@ def eval_questions(path: Path | str, index_dir: Path | str | None = None) -> dic
         "answer_contains_expected": _r(contains / max(1, n_in)),
         "oos_abstained": _r(abstained / max(1, n_oos)) if n_oos else None,
         "false_abstention": _r(false_abst / max(1, n_in)),
+        "answered": sum(1 for r in results if r and r["answered"]),
+        "by_style": {
+            k: {"n": n, "hit@1": _r(h / n), "bm25_hit@1": _r(b / n)}
+            for k, (n, h, b) in sorted(styles.items())
+        },
+        "cut_off": len(cut_off),
+        "cut_off_answers": cut_off,
         "bm25_baseline": {"hit@1": _r(b1 / max(1, n_in)), "hit@3": _r(b3 / max(1, n_in))},
         "latency_ms": {"p50": _r(np.percentile(lat, 50)), "p95": _r(np.percentile(lat, 95))},
         "misses": misses,
@@ -298,6 +371,16 @@ def summary_lines(report: dict) -> list[str]:
             f"hit@3 {q['bm25_baseline']['hit@3']:.3f}"
             f"  | latency p50 {q['latency_ms']['p50']} ms p95 {q['latency_ms']['p95']} ms"
         )
+        lines.append(
+            "  by style (hit@1, BM25 hit@1): "
+            + ", ".join(
+                f"{k} {v['hit@1']:.2f}/{v['bm25_hit@1']:.2f} of {v['n']}"
+                for k, v in q["by_style"].items()
+            )
+        )
+        lines.append(f"cut-off answers: {q['cut_off']} of {q['answered']} answered")
+        for c in q["cut_off_answers"]:
+            lines.append(f"  cut-off {c['q']!r} -> {c['answer']!r}")
         for m in q["misses"]:
             lines.append(
                 f"  miss [{m['kind']}] {m['q']!r} -> {m.get('top_section', m.get('answer', ''))}"

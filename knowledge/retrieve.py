@@ -41,6 +41,7 @@ WEIGHTS = {
     "expand": 0.0,  # thesaurus concept descriptions averaged into the query vector
     "taxonomy": 0.0,  # bonus x P(same privacy-policy category) for question and passage
     "hub": 0.0,  # minus this x the passage's closeness to questions in general (CSLS)
+    "focus": 0.6,  # share of a long message's asking sentences in the fused score
 }
 # An index without curated FAQ entries (a notice the project has never seen): the general
 # privacy-policy layers of knowledge.taxonomy carry the ranking. On the landlord notices
@@ -107,7 +108,37 @@ class Retriever:
             if meta.get("aliases")
         ]
 
-    def rank(self, query: str, qvec: np.ndarray, notice: str | None = None) -> Ranked:
+    def rank(
+        self,
+        query: str,
+        qvec: np.ndarray,
+        notice: str | None = None,
+        focus: tuple[str, np.ndarray] | None = None,
+    ) -> Ranked:
+        """Passages best first. `focus`: the asking sentence(s) of a long message (text,
+        vector); its scores are fused with the whole message's at WEIGHTS["focus"]."""
+        whole = self._score(query, qvec, notice)
+        if focus is None:
+            return whole
+        part = self._score(focus[0], focus[1], notice)
+        a = self.w["focus"]
+        fused = np.full(len(self.b.passages), -np.inf, dtype=np.float64)
+        fused[whole.rows] = (1 - a) * whole.fused
+        fused[part.rows] += a * part.fused
+        order = np.argsort(-fused, kind="stable")
+        order = order[np.isfinite(fused[order])]
+        best = part if part.faq_best >= whole.faq_best else whole
+        return Ranked(
+            order,
+            fused[order],
+            (1 - a) * whole.dense + a * part.dense,
+            (1 - a) * whole.bm25 + a * part.bm25,
+            (1 - a) * whole.faq_best + a * part.faq_best,
+            best.faq_row,
+            best.faq_hint,
+        )
+
+    def _score(self, query: str, qvec: np.ndarray, notice: str | None = None) -> Ranked:
         w = self.w
         dense = self.b.emb @ qvec  # the question as asked: abstention reads this
         scored = dense

@@ -15,7 +15,10 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 PRIVACYBOT = ROOT / ".venv" / "bin" / "privacybot"
-DEV_QUESTIONS = (ROOT / ".." / "shared" / "eval" / "dev_questions.yaml").resolve()
+DEV_QUESTIONS = next(
+    (p / "shared" / "eval" / "dev_questions.yaml" for p in ROOT.parents if (p / "shared").is_dir()),
+    (ROOT / ".." / "shared" / "eval" / "dev_questions.yaml").resolve(),
+)
 
 
 @pytest.fixture(scope="session")
@@ -229,13 +232,15 @@ QUALITY_FLOORS = [
     (DEV_QUESTIONS, 0.87, 0.95, 0.05, 1.0),
     (EVAL_DIR / "resident_questions.yaml", 0.82, 0.89, 0.03, 0.95),
     (EVAL_DIR / "heldout_questions.yaml", 0.72, 0.82, 0.06, 0.90),
+    # Long stories with the question in the middle (question focus tuned on it: 0.78/0.88).
+    (EVAL_DIR / "story_questions.yaml", 0.72, 0.84, 0.04, 1.0),
 ]
 
 
 @pytest.mark.parametrize(
     ("path", "floor1", "floor3", "max_false_abstention", "min_oos_abstained"),
     QUALITY_FLOORS,
-    ids=["dev", "resident", "heldout"],
+    ids=["dev", "resident", "heldout", "story"],
 )
 def test_question_set_quality_floors(
     barnet,
@@ -270,7 +275,7 @@ def test_question_set_quality_floors(
             misses.append(item["q"])
     assert h1 / n >= floor1, misses
     assert h3 / n >= floor3, misses
-    assert oos_ok / oos >= min_oos_abstained
+    assert not oos or oos_ok / oos >= min_oos_abstained
     assert false_abst / n <= max_false_abstention
 
 
@@ -365,3 +370,79 @@ def test_normalise_spells_out_shorthand_and_reads_the_landlord_as_you() -> None:
         "or my doctor (GP)?"
     )
     assert normalise_question("sar pls") == "subject access request please"
+
+
+def test_no_answer_stops_on_a_lead_in_on_the_web_or_by_sms(barnet, twenty11) -> None:
+    """Over the dev and resident sets, no answer ends on "...for the following reasons:",
+    neither as the web shows it nor after the SMS channel cuts it to three segments."""
+    from actions.answer import format_answer
+    from knowledge.evaluate import is_cut_off
+    from webhook.sms_format import MAX_SEGMENTS, fit, segments
+
+    answerers = {"barnet-homes": barnet, "twenty11": twenty11}
+    items = yaml.safe_load(DEV_QUESTIONS.read_text())
+    items += yaml.safe_load((EVAL_DIR / "resident_questions.yaml").read_text())
+    cut, answered = [], 0
+    for org, answerer in answerers.items():
+        questions = [i["q"] for i in items if i.get("org", "barnet-homes") == org]
+        for result in answerer.ask_batch(questions):
+            if not result["answered"]:
+                continue
+            answered += 1
+            sms = fit(format_answer(result))
+            assert segments(sms) <= MAX_SEGMENTS
+            assert len(result["answer"]) <= 480
+            if is_cut_off(result["answer"]) or is_cut_off(sms.split("\n")[0]):
+                cut.append((result["question"], result["answer"]))
+    assert answered > 700
+    assert cut == []
+
+
+def test_a_lead_in_is_shown_with_its_items(barnet) -> None:
+    from knowledge.answer import is_lead_in
+
+    answer = barnet.ask("who is in charge of my data")["answer"]
+    assert answer.startswith("As the data controller, we must:"), answer
+    assert "Keep your records safe and accurate." in answer
+    answer = barnet.ask("what do you do with my data")["answer"]
+    assert "Service delivery and communications" in answer, answer
+    assert is_lead_in("As the data controller, we must:")
+    assert is_lead_in("Things you can do, such as…")
+    assert not is_lead_in("We keep your records safe.")
+
+
+def test_a_long_list_is_shortened_to_whole_items() -> None:
+    from knowledge.answer import _with_items
+
+    items = [f"item number {k} which is a fairly long piece of text about data" for k in range(20)]
+    text = _with_items("We use your data for the following reasons:", items)
+    assert len(text) <= 480
+    assert text.endswith("…") and "Item number 0 which" in text
+    short = _with_items("We must:", ["keep it safe.", "tell you"])
+    assert short == "We must: Keep it safe. Tell you."
+
+
+def test_the_question_inside_a_story_is_its_focus() -> None:
+    from knowledge.focus import question_focus
+
+    story = (
+        "My boiler has broken three times this winter and I reported it each time. "
+        "Anyway, can I get a copy of everything you hold on me? The engineer was rude."
+    )
+    assert question_focus(story) == "Anyway, can I get a copy of everything you hold on me?"
+    # A question that points back ("is that allowed?") keeps the sentence it points at.
+    told = "I gave my son's number as emergency contact. He lives away now. Is that allowed?"
+    assert question_focus(told) == "He lives away now. Is that allowed?"
+    assert question_focus("can i see my file?") is None  # short: the message is the question
+    assert question_focus("Why? What? Who?") is None  # nothing but questions
+
+
+def test_a_story_around_the_question_does_not_steer_the_answer(barnet) -> None:
+    # Without the focus, the tenancy story ranked the housing-application passage first.
+    story = barnet.ask(
+        "We've had a lot of antisocial behaviour on the estate and the police have been round "
+        "several times. Two officers came to my door and seemed to know all about my tenancy. "
+        "Did barnet homes give the police my information? I haven't done anything wrong."
+    )
+    assert story["answered"]
+    assert "Police and other relevant authorities" in story["passages"][0]["text"]
