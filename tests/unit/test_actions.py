@@ -76,8 +76,37 @@ def slot_events(events: list[dict[str, Any]]) -> dict[str, Any]:
     return {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
 
 
-def texts(messages: list[dict[str, Any]]) -> str:
-    return "\n".join(m.get("text") or "" for m in messages)
+class _Blank(dict):
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
+
+
+def _variation(message: dict[str, Any], slots: dict[str, Any]) -> dict[str, Any]:
+    """The domain variation Rasa would pick for a response (conditions on slots)."""
+    variations = DOMAIN["responses"][message["response"]]
+    for variation in variations:
+        conditions = variation.get("condition") or []
+        if conditions and all(slots.get(c["name"]) == c["value"] for c in conditions):
+            return variation
+    return next(v for v in variations if not v.get("condition"))
+
+
+def render(message: dict[str, Any], slots: dict[str, Any] | None = None) -> str:
+    """A message as the resident sees it: domain responses filled like Rasa fills them."""
+    if message.get("text") or not message.get("response"):
+        return message.get("text") or ""
+    values = {**(slots or {}), **{k: v for k, v in message.items() if v is not None}}
+    return _variation(message, slots or {})["text"].format_map(_Blank(values))
+
+
+def buttons_of(message: dict[str, Any], slots: dict[str, Any] | None = None) -> list[Any]:
+    if message.get("buttons"):
+        return message["buttons"]
+    return _variation(message, slots or {}).get("buttons", []) if message.get("response") else []
+
+
+def texts(messages: list[dict[str, Any]], slots: dict[str, Any] | None = None) -> str:
+    return "\n".join(render(m, slots) for m in messages)
 
 
 @pytest.fixture
@@ -311,6 +340,7 @@ SAR_SLOTS = {
     "sar_for_someone_else": "self",
     "sar_locator": "12 High Street, London NW9 4EW",
     "sar_scope": "everything",
+    "sar_scope_check": "yes",
     "sar_contact_method": "email",
     "sar_contact": "sam@example.com",
     "sar_confirm": "yes",
@@ -374,7 +404,7 @@ def test_sar_confirmation_no_still_means_leave_it(db: str, answer: str) -> None:
         ("name", ["sar_name"], "sar_name"),
         ("address or reference", ["sar_locator"], "sar_locator"),
         ("my email is wrong", ["sar_contact_method", "sar_contact"], "sar_contact_method"),
-        ("what you want", ["sar_scope", "sar_scope_detail"], "sar_scope"),
+        ("what you want", ["sar_scope", "sar_scope_detail", "sar_scope_check"], "sar_scope"),
     ],
 )
 def test_changing_an_answer_clears_it_and_asks_it_again(
@@ -404,7 +434,8 @@ def test_sar_confirmation_summary_and_id_explanation(db: str) -> None:
     said = texts(messages)
     assert "Sam Smith" in said and "Asha Patel" in said
     assert "passport" in said and "written permission" in said
-    assert messages[-1]["buttons"][0]["payload"] == "yes"
+    assert "Talk2Us@barnethomes.org" in said  # where ID goes, from the org config
+    assert buttons_of(messages[-1])[0]["payload"] == "yes"
 
 
 def test_marketing_opt_out_is_recorded_per_channel(db: str) -> None:
@@ -425,19 +456,60 @@ def test_marketing_opt_out_is_recorded_per_channel(db: str) -> None:
     assert "not marketing" in texts(messages)
 
 
+CONSENT = {
+    "consent_purpose": "photos",
+    "consent_name": "Sam Smith",
+    "consent_locator": "12 High Street, London NW9 4EW",
+    "consent_contact_method": "email",
+    "consent_contact": "sam@example.com",
+    "form_said": {
+        "consent_purpose": "stop using my photos",
+        "consent_name": "my name is sam smith",
+        "consent_contact_method": "email me",
+        "consent_contact": "Sam@Example.com",
+        "sar_name": "from an earlier form: not this record's",
+    },
+}
+
+
 def test_consent_withdrawal_is_recorded(db: str) -> None:
     from casework import db as casework_db
     from casework.models import ConsentEvent, Ticket
+    from casework.tickets import ticket_to_dict
 
-    _, messages = run(
-        ActionSubmitConsentWithdrawal(), tracker("conv-con", slots={"consent_purpose": "photos"})
-    )
+    events, messages = run(ActionSubmitConsentWithdrawal(), tracker("conv-con", slots=CONSENT))
     with casework_db.session_scope(db) as session:
         entry = session.query(ConsentEvent).one()
         assert (entry.purpose, entry.decision) == ("photos", "withdrawn")
-        assert session.query(Ticket).one().kind.value == "consent_withdrawal"
+        ticket = session.query(Ticket).one()
+        assert ticket.kind.value == "consent_withdrawal"
+        assert (ticket.contact, ticket.contact_method) == ("sam@example.com", "email")
+        assert ticket.details["name"] == "Sam Smith"
+        assert ticket.details["records_locator"] == "12 High Street, London NW9 4EW"
+        assert ticket.details["said"]["consent_name"] == "my name is sam smith"
+        assert "sar_name" not in ticket.details["said"]  # only this form's answers
+        assert entry.ticket_reference == ticket.reference
+        assert ticket_to_dict(ticket)["conversation_id"] == "conv-con"
+        reference = ticket.reference
     said = texts(messages)
-    assert "stop using photos" in said and "carry on" in said
+    assert f"I've recorded that you withdraw your consent for photos and publicity (reference {reference})" in said
+    assert "within 5 working days" in said and "by email to s…@example.com" in said
+    assert "What stops: Staff will stop using photos" in said and "What may continue" in said
+    assert "Done" not in said and "{" not in said
+    assert slot_events(events)["form_said"] is None
+
+
+def test_consent_withdrawal_needs_the_person_and_a_contact(db: str) -> None:
+    from casework import db as casework_db
+    from casework.models import Ticket
+
+    for missing in ("consent_name", "consent_locator", "consent_contact"):
+        _, messages = run(
+            ActionSubmitConsentWithdrawal(), tracker(slots={**CONSENT, missing: None})
+        )
+        assert "nothing has been recorded" in texts(messages)
+    with casework_db.session_scope(db) as session:
+        assert session.query(Ticket).count() == 0
 
 
 def test_handoff_opens_a_ticket_and_pauses(db: str) -> None:
