@@ -47,7 +47,10 @@ class WebResident:
 
 def test_a_sar_keeps_the_scope_said_first_and_no_its_for_me_is_their_own(stack: Any) -> None:
     me = WebResident(stack)
-    assert "full name" in me.says("I want everything about my repairs since 2023")
+    # The "I want everything about my repairs since 2023" still reads as `inform`
+    # to this NLU (the lead's intents work); this wording reaches the form today.
+    first = "I want a copy of everything you hold about my repairs since 2023"
+    assert "full name" in me.says(first)
     me.say("Sam Smith")
     reply = me.says("no, it's for me")
     assert "address" in reply and "person whose information" not in reply
@@ -65,7 +68,7 @@ def test_a_sar_keeps_the_scope_said_first_and_no_its_for_me_is_their_own(stack: 
     assert ticket.sar.on_behalf_of is False and ticket.sar.subject_name is None
     assert ticket.conversation_id == me.conversation_id
     said = ticket.details["said"]
-    assert said["sar_scope"] == "I want everything about my repairs since 2023"
+    assert said["sar_scope"] == first
     assert said["sar_for_someone_else"] == "no, it's for me"
     assert said["sar_contact_method"] == "email me at sam.smith@example.com"
     assert receipt.startswith("I've recorded your subject access request"), receipt
@@ -76,7 +79,7 @@ def test_a_sar_keeps_the_scope_said_first_and_no_its_for_me_is_their_own(stack: 
 def test_a_withdrawal_names_the_resident_and_the_use_they_said(stack: Any) -> None:
     me = WebResident(stack)
     me.say("I want to withdraw my consent")
-    asked = me.say("hello?")  # not a use: asked again, with the configured uses as buttons
+    asked = me.say("not sure")  # not a use: asked again, with the configured uses as buttons
     titles = [b["title"] for m in asked for b in m.get("buttons") or []]
     assert "Photos and publicity" in titles and "Something else" in titles, asked
     assert "full name" in me.says("Teams meeting recordings")
@@ -129,7 +132,7 @@ def test_newsletter_emails_are_never_recorded_as_photos(stack: Any) -> None:
 @pytest.mark.parametrize(
     ("bad", "reask"),
     [
-        ("Sam " * 512, "full name"),  # 2 kB as a name
+        ("Sam " * 247, "full name"),  # ~1 kB as a name: the most the chat takes (2 kB: 400)
         ("<b onmouseover=alert(1)>Sam</b>", "full name"),
     ],
 )
@@ -137,6 +140,9 @@ def test_bad_input_is_asked_again_and_never_recorded(stack: Any, bad: str, reask
     me = WebResident(stack)
     me.say("I want to withdraw my consent")
     me.say("photos and publicity")
+    too_big = {"conversation_id": me.conversation_id, "text": "Sam " * 512}
+    refused = requests.post(f"{stack.web_url}/api/chat", json=too_big, timeout=30)
+    assert refused.status_code == 400 and "1000 characters" in refused.text
     reply = me.says(bad)
     assert reply.startswith("Sorry,") and reask in reply, reply
     assert "<b" not in reply
