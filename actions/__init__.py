@@ -1,7 +1,8 @@
 """rasa-sdk action server for the privacy assistant (`python -m rasa_sdk --actions actions`).
 
-Split by concern: answer (questions), sar, marketing, consent, handoff, general; shared
-parsers and the form-validation base class live in common, the transcript helper in
+Split by concern: answer (questions), sar, marketing, consent, handoff, general; what
+they share lives in modules of one concern each: deployment (org, casework, channel),
+text, contact (the contact-method parser), parsers, forms (the validation base class),
 transcript. Importing the package as the action server also migrates the casework
 database and loads the knowledge index in the background, so the first question is fast.
 """
@@ -24,7 +25,7 @@ def _running_as_action_server() -> bool:
 def on_server_start() -> None:
     """Migrate the casework database once (idempotent), then warm the index."""
     from actions.answer import warm_up
-    from actions.common import database_url
+    from actions.deployment import database_url
     from casework import db
 
     db.upgrade(database_url())

@@ -13,7 +13,8 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.common import at_risk, current_org, org_id
+from actions.deployment import current_org, org_id
+from actions.text import at_risk, is_question
 
 logger = logging.getLogger(__name__)
 
@@ -204,13 +205,6 @@ class ActionAnswerQuestion(Action):
 # however worried they sound; the NLU sometimes reads them as complaints (a hand-off) or as
 # bare answers (the help text), or files them under a form's intent. A message that asks,
 # and that the notices answer, is answered; a grievance or a request goes on as before.
-_QUESTION = re.compile(
-    r"\?|^\s*(how|what|whats|why|who|where|when|which|is|are|am|do|does|did|can|could|"
-    r"will|would|should|have|has|may)\b|\b(how|what|why|who|where|when|which) "
-    r"(do|does|can|could|should|is|are|will|would)\b|"
-    r"\b(is (that|it|this)|do i (have|need) to|am i|can i|should i|will (it|that|you))\b",
-    re.IGNORECASE,
-)
 _GRIEVANCE = re.compile(
     r"complain|complaint|breach|leak|unacceptable|furious|fuming|disgust|angry|"
     r"not happy|unhappy|how dare|sue\b|solicitor|compensation",
@@ -256,7 +250,7 @@ def is_plain_question(text: str, intent: str | None = None) -> bool:
     to do what the form does."""
     flow = _FLOW_WORDS.get(intent or "")
     return (
-        bool(_QUESTION.search(text))
+        is_question(text)
         and not _GRIEVANCE.search(text)
         and not (flow and (flow.search(text) or _REQUEST.search(text)))
     )

@@ -1,11 +1,14 @@
 """Withdrawing consent (`consent_withdrawal_form`): as easy as giving it (UK GDPR
-Art. 7(3)). Recorded in the ledger at once; a ticket lets staff act on it in the
-landlord's systems. The resident is told what stops and what may continue under
-another lawful basis."""
+Art. 7(3)).
+
+Which use is asked when the resident did not name one (buttons from the organisation's
+configured consent-based uses, plus "something else" in their own words; never a
+default), then who they are (full name, and address or tenancy reference) and how to
+confirm it to them. Recorded in the ledger at once; the ticket lets staff act on it in
+the landlord's systems, so the bot says what staff will do and by when, not "done"."""
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -13,99 +16,64 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.common import (
+from actions.contact import mask, parse_contact, parse_contact_method, parse_postal_address
+from actions.deployment import casework_session, current_org, is_sms, org_id, sms_number_of
+from actions.forms import (
+    SAID_SLOT,
     CountingFormValidation,
     Validation,
-    casework_session,
-    clean_text,
-    looks_like_markup_or_payload,
+    latest_text,
     opening_request,
-    org_id,
-    words,
+    said_for,
 )
+from actions.parsers import parse_locator, parse_name
+from actions.text import MAX_ANSWER_CHARS, clean_text, looks_like_markup_or_payload, words
+from actions.transcript import transcript_of
+from privacybot.consent_uses import ConsentUse, ConsentWithdrawal, consent_withdrawal
 
-PURPOSE_PATTERNS: tuple[tuple[str, str], ...] = (
-    ("rent_help", r"rent.?(management|help|support|advice)|money advice|budget|twenty11 rent"),
-    ("recordings", r"record|teams|call recording|video call"),
-    ("photos", r"photo|picture|pic|image|publicity|film|video|newsletter|social media"),
-    ("diversity", r"diversity|equalit|ethnic|religio|sexual|disabilit|gender|nationality"),
-    ("analytics_cookies", r"cookie|analytic|tracking|website"),
-    ("other", r"something else|\bother\b|^else$"),
+CONSENT_SLOTS = (
+    "consent_purpose",
+    "consent_detail",
+    "consent_name",
+    "consent_locator",
+    "consent_contact_method",
+    "consent_contact",
 )
-
-PURPOSE_NAMES = {
-    "photos": "photos and publicity",
-    "recordings": "call and Teams recordings",
-    "diversity": "diversity information",
-    "analytics_cookies": "website analytics cookies",
-    "rent_help": "rent-management help",
-    "other": "what you described",
-}
-
-# What stops now, and what may continue under another lawful basis.
-WHAT_CHANGES = {
-    "photos": (
-        "We'll stop using photos or videos of you for publicity from now on.",
-        "Anything already printed can't be recalled, but it won't be used again.",
-    ),
-    "recordings": (
-        "We'll stop recording your calls and Teams meetings where that relies on consent.",
-        "Recordings we must keep for a legal duty, such as evidence in a complaint, "
-        "may be kept for their set time.",
-    ),
-    "diversity": (
-        "We'll stop using your diversity information and remove it from your record.",
-        "Anonymous totals that no longer identify you may still be used to check our "
-        "services are fair.",
-    ),
-    "analytics_cookies": (
-        "We'll stop analytics cookies for you. You can also clear cookies in your browser.",
-        "Strictly necessary cookies keep working, because the website needs them.",
-    ),
-    "rent_help": (
-        "We'll stop sharing your details for rent-management help.",
-        "Collecting rent and managing your tenancy continue, because they are part of "
-        "your tenancy agreement.",
-    ),
-    "other": (
-        "Staff will stop that use where it relies on your consent.",
-        "If we must keep doing something for another reason, such as a legal duty or your "
-        "tenancy agreement, staff will tell you what and why.",
-    ),
-}
+OTHER = "other"  # "something else", described in the resident's own words
+# How a withdrawal is confirmed to a web resident (on SMS: a text to that number).
+CONFIRM_METHODS = ("email", "sms", "post")
+_SOMETHING_ELSE = {"something else", "else", "other", "something different", "none of these"}
+TOO_LONG = 2 * MAX_ANSWER_CHARS
 
 
-def parse_purpose(text: str) -> str | None:
-    lowered = text.lower()
-    for purpose, pattern in PURPOSE_PATTERNS:
-        if re.search(pattern, lowered):
-            return purpose
+def uses() -> ConsentWithdrawal:
+    return consent_withdrawal(org_id())
+
+
+def _unusable(text: str) -> bool:
+    return looks_like_markup_or_payload(text) or len(text) > TOO_LONG
+
+
+def parse_purpose(text: str, config: ConsentWithdrawal) -> str | None:
+    """A configured use's id, OTHER for "something else", or None."""
+    use = config.named_in(text)
+    if use:
+        return use.id
+    if clean_text(text).lower().strip(" .!") in _SOMETHING_ELSE:
+        return OTHER
     return None
 
 
-def offered_purposes(org: str) -> list[str]:
-    """Rent-management help is a consent-based service of Twenty11 only."""
-    purposes = ["photos", "recordings", "diversity", "analytics_cookies"]
-    if org == "twenty11":
-        purposes.append("rent_help")
-    return [*purposes, "other"]
-
-
 class ValidateConsentWithdrawalForm(CountingFormValidation):
-    help_texts = {
-        "consent_purpose": (
-            "Sorry, I didn't recognise that.",
-            'Please name one, for example "photos", "call recordings", "diversity '
-            'information", "cookies", or say "something else".',
-        ),
-        "consent_detail": (
-            "Sorry, I need a few words about it.",
-            'Please describe it in a few words, for example "using my case study on your website".',
-        ),
-    }
-
     def name(self) -> str:
         return "validate_consent_withdrawal_form"
+
+    def reask_responses(self, slot: str, tracker: Tracker) -> tuple[str, str]:
+        if slot != "consent_contact":
+            return super().reask_responses(slot, tracker)
+        method = tracker.get_slot("consent_contact_method")
+        method = method if method in CONFIRM_METHODS else "email"
+        return f"utter_invalid_contact_{method}", f"utter_explain_contact_{method}"
 
     async def required_slots(
         self,
@@ -114,58 +82,98 @@ class ValidateConsentWithdrawalForm(CountingFormValidation):
         tracker: Tracker,
         domain: DomainDict,
     ) -> list[str]:
-        if tracker.get_slot("consent_purpose") == "other":
-            return ["consent_purpose", "consent_detail"]
-        return ["consent_purpose"]
+        slots = ["consent_purpose"]
+        if tracker.get_slot("consent_purpose") == OTHER:
+            slots.append("consent_detail")
+        slots += ["consent_name", "consent_locator"]
+        if not is_sms(tracker):  # on SMS the confirmation goes to the number it came from
+            slots += ["consent_contact_method", "consent_contact"]
+        return slots
 
     async def extract_consent_purpose(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        """'Stop using my photos' already says what: no need to ask."""
+        """'Stop using my photos' already says which use: no need to ask. A message that
+        names none of the configured uses is asked about, never given a default."""
         text = opening_request(tracker, "request_consent_withdrawal", "consent_purpose")
-        if text is None:
+        if text is None or _unusable(text):
             return {}
-        purpose = parse_purpose(text)
-        if purpose in (None, "other") or purpose not in offered_purposes(org_id()):
-            return {}
-        return {"consent_purpose": purpose}
+        use = uses().named_in(text)
+        return {"consent_purpose": use.id} if use else {}
 
     def validate_consent_purpose(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Validation:
+        config = uses()
+        opening = not tracker.get_slot("requested_slot")
+        if opening and config.use(str(value)):  # extracted from the first message
+            return self.accept(tracker, "consent_purpose", value, said=latest_text(tracker))
         text = self.answer_text(tracker, value)
-        if looks_like_markup_or_payload(text):
+        if _unusable(text):
             return self.reject(dispatcher, tracker, "consent_purpose")
-        purpose = value if value in PURPOSE_NAMES else parse_purpose(text)
+        purpose = parse_purpose(text, config)
         if purpose is None and len(words(text)) >= 3:  # described in their own words
-            return self.accept(tracker, "consent_purpose", "other", consent_detail=clean_text(text))
+            detail = clean_text(text)
+            return self.accept(tracker, "consent_purpose", OTHER, said=text, consent_detail=detail)
         if purpose is None:
             return self.reject(dispatcher, tracker, "consent_purpose")
-        return self.accept(tracker, "consent_purpose", purpose)
+        return self.accept(tracker, "consent_purpose", purpose, said=text)
 
     def validate_consent_detail(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Validation:
+        def detail(text: str) -> str | None:
+            cleaned = clean_text(text)
+            return cleaned if len(cleaned) >= 3 and words(cleaned) else None
+
+        return self.check(dispatcher, tracker, "consent_detail", value, detail)
+
+    def validate_consent_name(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Validation:
+        return self.check(dispatcher, tracker, "consent_name", value, parse_name)
+
+    def validate_consent_locator(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Validation:
+        return self.check(dispatcher, tracker, "consent_locator", value, parse_locator)
+
+    def validate_consent_contact_method(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Validation:
         text = self.answer_text(tracker, value)
-        detail = clean_text(text)
-        if looks_like_markup_or_payload(text) or len(words(detail)) < 1 or len(detail) < 3:
-            return self.reject(dispatcher, tracker, "consent_detail")
-        return self.accept(tracker, "consent_detail", detail)
+        method = None if _unusable(text) else parse_contact_method(text, CONFIRM_METHODS)
+        if method is None:
+            return self.reject(dispatcher, tracker, "consent_contact_method")
+        contact = parse_contact(method, text)  # "email me at sam@example.com"
+        if contact is None and method == "post":
+            contact = parse_postal_address(tracker.get_slot("consent_locator") or "")
+        more = {"consent_contact": contact}
+        return self.accept(tracker, "consent_contact_method", method, said=text, **more)
+
+    def validate_consent_contact(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Validation:
+        method = tracker.get_slot("consent_contact_method") or "email"
+        return self.check(
+            dispatcher, tracker, "consent_contact", value, lambda text: parse_contact(method, text)
+        )
 
 
 class ActionAskConsentPurpose(Action):
+    """Buttons for the organisation's configured uses, and "something else"."""
+
     def name(self) -> str:
         return "action_ask_consent_purpose"
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        purposes = offered_purposes(org_id())
-        names = [PURPOSE_NAMES[p] if p != "other" else "something else" for p in purposes]
+        names = [use.name for use in uses().uses]
+        buttons = [{"title": n[:1].upper() + n[1:], "payload": n} for n in names]
+        buttons.append({"title": "Something else", "payload": "something else"})
         dispatcher.utter_message(
-            text="Which use of your information would you like us to stop? "
-            f"For example: {', '.join(names[:-1])}, or {names[-1]}.",
-            buttons=[{"title": n[:1].upper() + n[1:], "payload": n} for n in names],
+            response="utter_ask_consent_purpose", buttons=buttons, uses="; ".join(names)
         )
         return []
 
@@ -177,54 +185,104 @@ class ActionSubmitConsentWithdrawal(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        resets: list[EventType] = [
-            SlotSet("consent_purpose", None),
-            SlotSet("consent_detail", None),
-            SlotSet("failed_attempts", None),
-        ]
+        resets = [SlotSet(slot, None) for slot in (*CONSENT_SLOTS, "failed_attempts", SAID_SLOT)]
+        config = uses()
         purpose = tracker.get_slot("consent_purpose")
-        detail = tracker.get_slot("consent_detail")
-        if purpose not in WHAT_CHANGES or (purpose == "other" and not detail):
-            dispatcher.utter_message(text="OK, nothing has been changed.")
+        use = config.use(purpose or "")
+        on_sms = is_sms(tracker)
+        if not _complete(tracker, use, on_sms):
+            dispatcher.utter_message(response="utter_consent_not_recorded")
             return resets
-        reference = self._record(tracker.sender_id, purpose, clean_text(detail) or None)
-        stops, continues = WHAT_CHANGES[purpose]
+        reference, method, contact = self._record(tracker, use, config, on_sms)
+        org = current_org()
+        detail = clean_text(tracker.get_slot("consent_detail"))
         dispatcher.utter_message(
-            text=f"Done. I've recorded that you withdraw consent for {PURPOSE_NAMES[purpose]} "
-            f"(reference {reference}). {stops}"
+            response="utter_consent_recorded",
+            use_name=use.name if use else f'"{detail}"',
+            reference=reference,
+            team=org.contact_team,
+            days=config.working_days,
+            confirm_to=_confirm_route(method, contact),
         )
-        dispatcher.utter_message(
-            text=f"{continues} Your tenancy and our services carry on as normal."
-        )
+        if use:
+            dispatcher.utter_message(
+                response="utter_consent_what_changes", stops=use.stops, continues=use.continues
+            )
+        else:
+            dispatcher.utter_message(response="utter_consent_what_changes_other")
         return resets
 
     @staticmethod
-    def _record(sender_id: str, purpose: str, detail: str | None) -> str:
+    def _record(
+        tracker: Tracker, use: ConsentUse | None, config: ConsentWithdrawal, on_sms: bool
+    ) -> tuple[str, str, str | None]:
         from casework import conversations, ledger, tickets
         from casework.models import TicketKind
 
+        sender = tracker.sender_id
+        purpose = use.id if use else OTHER
+        detail = clean_text(tracker.get_slot("consent_detail")) or None
+        name = clean_text(tracker.get_slot("consent_name"), 200)
+        locator = clean_text(tracker.get_slot("consent_locator"), 200)
         with casework_session() as session:
-            channel = conversations.channel_of(session, sender_id)
-            summary = f"Consent withdrawn: {PURPOSE_NAMES[purpose]}"
-            if detail:
-                summary += f" ({detail})"
+            if on_sms:
+                method, contact = "sms", sms_number_of(session, sender)
+            else:
+                method = tracker.get_slot("consent_contact_method")
+                contact = clean_text(tracker.get_slot("consent_contact"), 200)
+            channel = conversations.channel_of(session, sender)
+            what = use.name if use else f"something else ({detail})"
             ticket = tickets.create_ticket(
                 session,
                 kind=TicketKind.CONSENT_WITHDRAWAL,
                 org=org_id(),
                 channel=channel,
-                conversation_id=sender_id,
-                summary=summary,
-                details={"purpose": purpose, "description": detail},
+                conversation_id=sender,
+                contact=contact,
+                contact_method=method,
+                summary=f"Consent withdrawn: {what}, by {name} ({locator})",
+                details={
+                    "purpose": purpose,
+                    "use_name": use.name if use else None,
+                    "description": detail,
+                    "name": name,
+                    "records_locator": locator,
+                    "act_within_working_days": config.working_days,
+                    # For every answer, what the resident typed.
+                    "said": said_for(tracker, CONSENT_SLOTS),
+                },
+                transcript=transcript_of(tracker),
             )
             ledger.record(
                 session,
-                subject_key=conversations.subject_key_of(session, sender_id),
+                subject_key=conversations.subject_key_of(session, sender),
                 org=org_id(),
                 purpose=purpose,
                 decision="withdrawn",
                 source="sms" if channel == "sms" else "chat",
-                source_conversation=sender_id,
+                source_conversation=sender,
                 ticket_reference=ticket.reference,
             )
-            return ticket.reference
+            return ticket.reference, method, contact
+
+
+def _complete(tracker: Tracker, use: ConsentUse | None, on_sms: bool) -> bool:
+    """Never a record without the use (or its description), the person and a contact."""
+    purpose = tracker.get_slot("consent_purpose")
+    if use is None and not (purpose == OTHER and tracker.get_slot("consent_detail")):
+        return False
+    needed = ["consent_name", "consent_locator"]
+    if not on_sms:
+        needed += ["consent_contact_method", "consent_contact"]
+    return all(tracker.get_slot(slot) for slot in needed)
+
+
+def _confirm_route(method: str, contact: str | None) -> str:
+    if method == "sms" and not contact:
+        return "by text to this number"
+    where = mask(method, contact)
+    return {
+        "email": f"by email to {where}",
+        "sms": f"by text to {where}",
+        "post": f"by post to {where}",
+    }.get(method, "")

@@ -8,7 +8,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.answer import ask_index, format_answer, is_nonsense
-from actions.common import current_org
+from actions.deployment import current_org
 from actions.handoff import HANDOFF_SLOTS, OTHER_FORM_SLOTS
 
 

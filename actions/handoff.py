@@ -13,27 +13,19 @@ from rasa_sdk.events import ConversationPaused, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.common import (
-    CONTACT_HELP,
-    CountingFormValidation,
-    Validation,
-    at_risk,
-    casework_session,
-    current_org,
-    is_sms,
-    looks_like_markup_or_payload,
-    org_id,
-    parse_email,
-    parse_uk_phone,
-    sms_number_of,
-    words,
-)
+from actions.consent import CONSENT_SLOTS
+from actions.contact import parse_contact, parse_contact_method
+from actions.deployment import casework_session, current_org, is_sms, org_id, sms_number_of
+from actions.forms import SAID_SLOT, CountingFormValidation, Validation
 from actions.sar import SAR_SLOTS
+from actions.text import at_risk, looks_like_markup_or_payload
 from actions.transcript import transcript_of
 
 HANDOFF_SLOTS = ("handoff_contact_method", "handoff_contact", "handoff_reason", "handoff_urgent")
 # Other forms' answers: dropped when the resident switches to a person mid-form.
-OTHER_FORM_SLOTS = (*SAR_SLOTS, "mkt_channels", "consent_purpose", "consent_detail")
+OTHER_FORM_SLOTS = (*SAR_SLOTS, "mkt_channels", *CONSENT_SLOTS, SAID_SLOT)
+# How staff can get back to the resident: "text" here means a reply in this conversation.
+HANDOFF_METHODS = ("email", "phone", "chat")
 
 REASONS = {
     "distress": "The resident may be distressed or at risk",
@@ -97,38 +89,19 @@ class ActionPrepareHandoff(Action):
         ]
 
 
-def parse_handoff_method(text: str) -> str | None:
-    tokens = set(words(text))
-    if parse_email(text) or "email" in tokens or "e-mail" in text.lower():
-        return "email"
-    if parse_uk_phone(text) or tokens & {"phone", "call", "ring", "telephone", "mobile"}:
-        return "phone"
-    if tokens & {"here", "chat", "text", "sms", "message", "reply", "this", "online"}:
-        return "chat"
-    return None
-
-
 def needs_contact(method: str | None, on_sms: bool) -> bool:
     return method == "email" or (method == "phone" and not on_sms)
 
 
 class ValidateHandoffForm(CountingFormValidation):
-    help_texts = {
-        "handoff_contact_method": (
-            "Sorry, I didn't catch which one.",
-            'Please answer "here" for a reply in this conversation, "phone" for a call, '
-            'or "email".',
-        ),
-    }
-
     def name(self) -> str:
         return "validate_handoff_form"
 
-    def help_for(self, slot: str, tracker: Tracker) -> tuple[str, str]:
+    def reask_responses(self, slot: str, tracker: Tracker) -> tuple[str, str]:
         if slot != "handoff_contact":
-            return super().help_for(slot, tracker)
-        method = tracker.get_slot("handoff_contact_method")
-        return CONTACT_HELP["email" if method == "email" else "phone"]
+            return super().reask_responses(slot, tracker)
+        method = "email" if tracker.get_slot("handoff_contact_method") == "email" else "phone"
+        return f"utter_invalid_contact_{method}", f"utter_explain_contact_{method}"
 
     async def required_slots(
         self,
@@ -146,21 +119,23 @@ class ValidateHandoffForm(CountingFormValidation):
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Validation:
         text = self.answer_text(tracker, value)
-        method = None if looks_like_markup_or_payload(text) else parse_handoff_method(text)
+        method = (
+            None
+            if looks_like_markup_or_payload(text)
+            else parse_contact_method(text, HANDOFF_METHODS)
+        )
         if method is None:
             return self.reject(dispatcher, tracker, "handoff_contact_method")
-        contact = parse_email(text) if method == "email" else None
-        if method == "phone":
-            contact = parse_uk_phone(text)
+        contact = parse_contact(method, text)  # "email me at a@b.co.uk": no need to ask
         return self.accept(tracker, "handoff_contact_method", method, handoff_contact=contact)
 
     def validate_handoff_contact(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Validation:
-        parser = (
-            parse_email if tracker.get_slot("handoff_contact_method") == "email" else parse_uk_phone
+        method = "email" if tracker.get_slot("handoff_contact_method") == "email" else "phone"
+        return self.check(
+            dispatcher, tracker, "handoff_contact", value, lambda text: parse_contact(method, text)
         )
-        return self.check(dispatcher, tracker, "handoff_contact", value, parser)
 
 
 class ActionAskHandoffContactMethod(Action):

@@ -51,6 +51,7 @@ def create_sar(
     subject_name: str | None = None,
     received_on: date | None = None,
     transcript: list[dict[str, Any]] | None = None,
+    details: dict[str, Any] | None = None,
 ) -> Ticket:
     """A SAR made to the assistant is received today (UK time); the clock runs from then
     until staff ask for ID, which stops it until the ID arrives."""
@@ -66,6 +67,7 @@ def create_sar(
         contact=contact,
         contact_method=contact_method,
         summary=f"Subject access request from {who}: {scope}",
+        details=details,
         transcript=transcript,
     )
     sar = SarRequest(

@@ -122,6 +122,7 @@ def ticket_to_dict(ticket: Ticket) -> dict[str, Any]:
         "kind": ticket.kind.value,
         "status": ticket.status.value,
         "channel": ticket.channel,
+        "conversation_id": ticket.conversation_id,  # the conversation the record came from
         "org": ticket.org,
         "created_at": ticket.created_at.isoformat(timespec="seconds") + "Z",
         "updated_at": ticket.updated_at.isoformat(timespec="seconds") + "Z",

@@ -71,8 +71,9 @@ def test_sar_in_new_words_gets_the_statutory_due_date(stack: Any) -> None:
     me.say("Sam Smith")
     me.say("my own")
     assert "postcode" in me.says("somewhere near the park")  # does not validate: asked again
-    me.say("12 High Street, London NW9 4EW")
-    me.say("everything")
+    # "I want it all" already said what: confirmed, not asked again.
+    assert "everything we hold" in me.says("12 High Street, London NW9 4EW")
+    me.say("yes")
     me.say("email")
     assert "look like an email address" in me.says("not-an-email")
     summary = me.says("sam.smith@example.com")
@@ -137,7 +138,11 @@ def test_marketing_opt_out_writes_the_ledger(stack: Any) -> None:
 def test_consent_withdrawal_is_recorded(stack: Any) -> None:
     me = Resident(stack)
     me.say("I want to withdraw my consent")
-    reply = me.says("photos")
+    assert "full name" in me.says("photos")
+    me.say("Sam Smith")
+    me.say("T123456")
+    me.say("email")
+    reply = me.says("sam@example.com")
     [entry] = ledger_of(stack, me.sender)
     assert (entry.purpose, entry.decision) == ("photos", "withdrawn")
     assert tickets_of(stack, me.sender)[0].kind.value == "consent_withdrawal"

@@ -76,8 +76,37 @@ def slot_events(events: list[dict[str, Any]]) -> dict[str, Any]:
     return {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
 
 
-def texts(messages: list[dict[str, Any]]) -> str:
-    return "\n".join(m.get("text") or "" for m in messages)
+class _Blank(dict):
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
+
+
+def _variation(message: dict[str, Any], slots: dict[str, Any]) -> dict[str, Any]:
+    """The domain variation Rasa would pick for a response (conditions on slots)."""
+    variations = DOMAIN["responses"][message["response"]]
+    for variation in variations:
+        conditions = variation.get("condition") or []
+        if conditions and all(slots.get(c["name"]) == c["value"] for c in conditions):
+            return variation
+    return next(v for v in variations if not v.get("condition"))
+
+
+def render(message: dict[str, Any], slots: dict[str, Any] | None = None) -> str:
+    """A message as the resident sees it: domain responses filled like Rasa fills them."""
+    if message.get("text") or not message.get("response"):
+        return message.get("text") or ""
+    values = {**(slots or {}), **{k: v for k, v in message.items() if v is not None}}
+    return _variation(message, slots or {})["text"].format_map(_Blank(values))
+
+
+def buttons_of(message: dict[str, Any], slots: dict[str, Any] | None = None) -> list[Any]:
+    if message.get("buttons"):
+        return message["buttons"]
+    return _variation(message, slots or {}).get("buttons", []) if message.get("response") else []
+
+
+def texts(messages: list[dict[str, Any]], slots: dict[str, Any] | None = None) -> str:
+    return "\n".join(render(m, slots) for m in messages)
 
 
 @pytest.fixture
@@ -311,6 +340,7 @@ SAR_SLOTS = {
     "sar_for_someone_else": "self",
     "sar_locator": "12 High Street, London NW9 4EW",
     "sar_scope": "everything",
+    "sar_scope_check": "yes",
     "sar_contact_method": "email",
     "sar_contact": "sam@example.com",
     "sar_confirm": "yes",
@@ -374,7 +404,7 @@ def test_sar_confirmation_no_still_means_leave_it(db: str, answer: str) -> None:
         ("name", ["sar_name"], "sar_name"),
         ("address or reference", ["sar_locator"], "sar_locator"),
         ("my email is wrong", ["sar_contact_method", "sar_contact"], "sar_contact_method"),
-        ("what you want", ["sar_scope", "sar_scope_detail"], "sar_scope"),
+        ("what you want", ["sar_scope", "sar_scope_detail", "sar_scope_check"], "sar_scope"),
     ],
 )
 def test_changing_an_answer_clears_it_and_asks_it_again(
@@ -404,7 +434,8 @@ def test_sar_confirmation_summary_and_id_explanation(db: str) -> None:
     said = texts(messages)
     assert "Sam Smith" in said and "Asha Patel" in said
     assert "passport" in said and "written permission" in said
-    assert messages[-1]["buttons"][0]["payload"] == "yes"
+    assert "Talk2Us@barnethomes.org" in said  # where ID goes, from the org config
+    assert buttons_of(messages[-1])[0]["payload"] == "yes"
 
 
 def test_marketing_opt_out_is_recorded_per_channel(db: str) -> None:
@@ -425,19 +456,61 @@ def test_marketing_opt_out_is_recorded_per_channel(db: str) -> None:
     assert "not marketing" in texts(messages)
 
 
+CONSENT = {
+    "consent_purpose": "photos",
+    "consent_name": "Sam Smith",
+    "consent_locator": "12 High Street, London NW9 4EW",
+    "consent_contact_method": "email",
+    "consent_contact": "sam@example.com",
+    "form_said": {
+        "consent_purpose": "stop using my photos",
+        "consent_name": "my name is sam smith",
+        "consent_contact_method": "email me",
+        "consent_contact": "Sam@Example.com",
+        "sar_name": "from an earlier form: not this record's",
+    },
+}
+
+
 def test_consent_withdrawal_is_recorded(db: str) -> None:
     from casework import db as casework_db
     from casework.models import ConsentEvent, Ticket
+    from casework.tickets import ticket_to_dict
 
-    _, messages = run(
-        ActionSubmitConsentWithdrawal(), tracker("conv-con", slots={"consent_purpose": "photos"})
-    )
+    events, messages = run(ActionSubmitConsentWithdrawal(), tracker("conv-con", slots=CONSENT))
     with casework_db.session_scope(db) as session:
         entry = session.query(ConsentEvent).one()
         assert (entry.purpose, entry.decision) == ("photos", "withdrawn")
-        assert session.query(Ticket).one().kind.value == "consent_withdrawal"
+        ticket = session.query(Ticket).one()
+        assert ticket.kind.value == "consent_withdrawal"
+        assert (ticket.contact, ticket.contact_method) == ("sam@example.com", "email")
+        assert ticket.details["name"] == "Sam Smith"
+        assert ticket.details["records_locator"] == "12 High Street, London NW9 4EW"
+        assert ticket.details["said"]["consent_name"] == "my name is sam smith"
+        assert "sar_name" not in ticket.details["said"]  # only this form's answers
+        assert entry.ticket_reference == ticket.reference
+        assert ticket_to_dict(ticket)["conversation_id"] == "conv-con"
+        reference = ticket.reference
     said = texts(messages)
-    assert "stop using photos" in said and "carry on" in said
+    recorded = "I've recorded that you withdraw your consent for photos and publicity"
+    assert f"{recorded} (reference {reference})" in said
+    assert "within 5 working days" in said and "by email to s…@example.com" in said
+    assert "What stops: Staff will stop using photos" in said and "What may continue" in said
+    assert "Done" not in said and "{" not in said
+    assert slot_events(events)["form_said"] is None
+
+
+def test_consent_withdrawal_needs_the_person_and_a_contact(db: str) -> None:
+    from casework import db as casework_db
+    from casework.models import Ticket
+
+    for missing in ("consent_name", "consent_locator", "consent_contact"):
+        _, messages = run(
+            ActionSubmitConsentWithdrawal(), tracker(slots={**CONSENT, missing: None})
+        )
+        assert "nothing has been recorded" in texts(messages)
+    with casework_db.session_scope(db) as session:
+        assert session.query(Ticket).count() == 0
 
 
 def test_handoff_opens_a_ticket_and_pauses(db: str) -> None:
@@ -668,3 +741,290 @@ def test_a_question_the_notices_cannot_answer_still_goes_to_a_person(
         tracker(text="why did nobody ring me back?", intent="complain"),
     )
     assert slot_events(events)["question_route"] == "not_a_question"
+
+
+# --------------------------------------------------------------------------- SAR scope and
+# who it is for, in the resident's own words
+
+
+@pytest.mark.parametrize(
+    ("first_message", "scope"),
+    [
+        ("I want everything about my repairs since 2023", "repairs since 2023"),
+        ("I want a copy of my repair records from 2023 only", "repair records from 2023 only"),
+        (
+            "can I have my complaint records from March 2022, my name is Sam",
+            "complaint records from March 2022",
+        ),
+        ("I want everything since 2023", "everything since 2023"),
+        ("what do you hold on me? I want it all", "everything"),
+        ("I want a copy of my data", None),
+        ("I want to make a subject access request", None),
+    ],
+)
+def test_scope_said_in_the_first_message(first_message: str, scope: str | None) -> None:
+    from actions.sar import opening_scope
+
+    assert opening_scope(first_message) == scope
+
+
+@pytest.mark.parametrize(
+    ("answer", "expected"),
+    [
+        ("no, it's for me", "self"),
+        ("for me", "self"),
+        ("my own", "self"),
+        ("myself", "self"),
+        ("it's mine", "self"),
+        ("no one else, just me", "self"),
+        ("someone else", "other"),
+        ("for my mum", "other"),
+        ("it's not for me, it's for my dad", "other"),
+        ("no", None),
+        ("yes", None),
+    ],
+)
+def test_who_the_request_is_for(answer: str, expected: str | None) -> None:
+    from actions.sar import parse_acting_for
+
+    assert parse_acting_for(answer) == expected
+
+
+def opening(text: str, intent: str = "request_sar", loop: str = "sar_form") -> Tracker:
+    """The turn a form starts on: nothing asked yet, the first message is the latest."""
+    return tracker(text=text, intent=intent, active_loop=loop)
+
+
+def test_the_scope_in_the_first_message_is_kept_and_the_name_asked_first(db: str) -> None:
+    text = "I want everything about my repairs since 2023"
+    events, messages = run(ValidateSarForm(), opening(text))
+    slots = slot_events(events)
+    assert (slots["sar_scope"], slots["sar_scope_detail"]) == ("specific", "repairs since 2023")
+    assert slots.get("sar_scope_check") is None  # still to be confirmed
+    assert slots["requested_slot"] == "sar_name"
+    assert slots["form_said"]["sar_scope"] == text
+    assert messages == []
+
+
+def test_the_scope_said_first_is_confirmed_not_asked_again(db: str) -> None:
+    form = ValidateSarForm()
+    said = {"sar_scope": "specific", "sar_scope_detail": "repairs since 2023"}
+    filled = {"sar_name": "Sam Smith", "sar_for_someone_else": "self", "sar_locator": "T123456"}
+    required = run_async(
+        form.required_slots([], CollectingDispatcher(), tracker(slots={**filled, **said}), DOMAIN)
+    )
+    assert required.index("sar_scope_check") < required.index("sar_contact_method")
+    question = render({"response": "utter_ask_sar_scope_check"}, said)
+    assert '"repairs since 2023"' in question and "change it" in question
+
+    events, _ = validate(form, "sar_scope_check", "yes", {**filled, **said})
+    after = slot_events(events)
+    assert after["sar_scope_check"] == "yes" and after["requested_slot"] == "sar_contact_method"
+
+    events, _ = validate(form, "sar_scope_check", "change it", {**filled, **said})
+    after = slot_events(events)
+    assert after["sar_scope"] is None and after["requested_slot"] == "sar_scope"
+
+    events, _ = validate(form, "sar_scope_check", "no, only my rent since 2022", {**filled, **said})
+    after = slot_events(events)
+    assert after["sar_scope_detail"] == "no, only my rent since 2022"
+    assert after["sar_scope_check"] == "yes"
+
+
+def test_everything_about_a_topic_is_not_everything(db: str) -> None:
+    events, _ = validate(ValidateSarForm(), "sar_scope", "everything about my repairs since 2023")
+    slots = slot_events(events)
+    assert slots["sar_scope"] == "specific"
+    assert "repairs since 2023" in slots["sar_scope_detail"]
+    assert slots["sar_scope_check"] == "yes"  # answered to the question: nothing to confirm
+
+
+def test_no_its_for_me_is_the_residents_own_request(db: str) -> None:
+    events, _ = validate(
+        ValidateSarForm(), "sar_for_someone_else", "no, it's for me", {"sar_name": "Sam Smith"}
+    )
+    slots = slot_events(events)
+    assert slots["sar_for_someone_else"] == "self"
+    assert slots["requested_slot"] == "sar_locator"  # no third party's name is asked
+
+
+def test_the_sar_record_keeps_what_was_said(db: str) -> None:
+    from casework import db as casework_db
+    from casework.models import Ticket
+
+    said = {
+        "sar_scope": "I want everything about my repairs since 2023",
+        "sar_for_someone_else": "no, it's for me",
+        "mkt_channels": "another form's answer",
+    }
+    slots = {
+        **SAR_SLOTS,
+        "sar_scope": "specific",
+        "sar_scope_detail": "repairs since 2023",
+        "form_said": said,
+    }
+    _, messages = run(ActionSubmitSar(), tracker("conv-said", slots=slots, text="yes"))
+    with casework_db.session_scope(db) as session:
+        ticket = session.query(Ticket).one()
+        assert ticket.sar.scope == "repairs since 2023" and ticket.sar.on_behalf_of is False
+        assert ticket.details["said"] == {k: v for k, v in said.items() if k.startswith("sar_")}
+    receipt = texts(messages)
+    assert receipt.startswith("I've recorded your subject access request") and "Done" not in receipt
+    assert "by email to s…@example.com" in receipt and "{" not in receipt
+
+
+# --------------------------------------------------------------------------- consent
+
+
+def test_a_use_that_is_not_configured_is_asked_about_never_defaulted(db: str) -> None:
+    from actions.consent import ActionAskConsentPurpose
+
+    t = opening(
+        "I never signed up for your newsletter emails, remove me",
+        intent="request_consent_withdrawal",
+        loop="consent_withdrawal_form",
+    )
+    events, _ = run(ValidateConsentWithdrawalForm(), t)
+    slots = slot_events(events)
+    assert slots.get("consent_purpose") is None
+    assert slots["requested_slot"] == "consent_purpose"
+    _, messages = run(ActionAskConsentPurpose(), tracker())
+    titles = [b["title"] for b in buttons_of(messages[0])]
+    assert titles == [
+        "Photos and publicity",
+        "Teams meeting recordings",
+        "Consultations and research",
+        "Diversity information",
+        "Website analytics cookies",
+        "Something else",
+    ]
+    assert "diversity information" in render(messages[0])  # named in words too (SMS)
+
+
+def test_a_use_named_in_the_first_message_is_taken(db: str) -> None:
+    t = opening(
+        "please stop using my photos", "request_consent_withdrawal", "consent_withdrawal_form"
+    )
+    events, _ = run(ValidateConsentWithdrawalForm(), t)
+    slots = slot_events(events)
+    assert slots["consent_purpose"] == "photos"
+    assert slots["requested_slot"] == "consent_name"  # then who the resident is
+
+
+def test_consent_uses_come_from_each_organisations_config(
+    db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ORG", "twenty11")
+    events, _ = validate(ValidateConsentWithdrawalForm(), "consent_purpose", "rent-management help")
+    assert slot_events(events)["consent_purpose"] == "rent_help"
+    monkeypatch.setenv("ORG", "barnet-homes")
+    events, _ = validate(ValidateConsentWithdrawalForm(), "consent_purpose", "rent-management help")
+    assert slot_events(events)["consent_purpose"] == "other"  # Barnet Homes has no such use
+
+
+def test_on_sms_the_withdrawal_is_confirmed_to_the_number(db: str) -> None:
+    from casework import conversations
+    from casework import db as casework_db
+
+    with casework_db.session_scope(db) as session:
+        sms_id = conversations.get_or_create_sms(session, "07700900456", "barnet-homes", "k").id
+    form = ValidateConsentWithdrawalForm()
+    required = run_async(form.required_slots([], CollectingDispatcher(), tracker(sms_id), DOMAIN))
+    assert required == ["consent_purpose", "consent_name", "consent_locator"]
+
+
+# --------------------------------------------------------------------------- bad input
+
+
+@pytest.mark.parametrize(
+    ("form", "slot", "answer", "slots"),
+    [
+        (ValidateSarForm(), "sar_name", "Sam " * 512, {}),
+        (ValidateSarForm(), "sar_name", "<b>Sam Smith</b>", {}),
+        (ValidateSarForm(), "sar_contact", "sam.example.com", {"sar_contact_method": "email"}),
+        (ValidateSarForm(), "sar_contact", "12345", {"sar_contact_method": "phone"}),
+        (ValidateSarForm(), "sar_scope_detail", "repairs " * 300, {"sar_scope": "specific"}),
+        (ValidateSarForm(), "sar_locator", "<a href=x>NW9 4EW</a>", {}),
+        (ValidateConsentWithdrawalForm(), "consent_name", "x" * 2048, {}),
+        (ValidateConsentWithdrawalForm(), "consent_locator", "<script>NW9 4EW</script>", {}),
+        (
+            ValidateConsentWithdrawalForm(),
+            "consent_contact",
+            "sam at example dot com",
+            {"consent_contact_method": "email"},
+        ),
+        (
+            ValidateConsentWithdrawalForm(),
+            "consent_contact",
+            "020 8080 6587",  # a landline cannot take the text confirming it
+            {"consent_contact_method": "sms"},
+        ),
+        (ValidateConsentWithdrawalForm(), "consent_purpose", "<img src=x onerror=alert(1)>", {}),
+        (ValidateHandoffForm(), "handoff_contact", "sam@", {"handoff_contact_method": "email"}),
+    ],
+)
+def test_bad_input_is_reasked_clearly_and_never_kept(
+    db: str, form: Any, slot: str, answer: str, slots: dict[str, Any]
+) -> None:
+    events, messages = validate(form, slot, answer, slots)
+    after = slot_events(events)
+    assert after[slot] is None  # emptied: the form asks it again (utter_ask_<slot>)
+    assert "form_said" not in after  # what was typed is not kept anywhere
+    [note] = messages
+    assert note["response"].startswith("utter_invalid_")
+    said = render(note, slots)
+    assert said.startswith("Sorry,") and "<" not in said and answer[:20] not in said
+
+
+def test_every_question_and_reask_of_the_forms_is_in_the_domain() -> None:
+    responses, actions = set(DOMAIN["responses"]), set(DOMAIN["actions"])
+    for form in ("sar_form", "consent_withdrawal_form"):
+        for slot in DOMAIN["forms"][form]["required_slots"]:
+            assert f"utter_ask_{slot}" in responses or f"action_ask_{slot}" in actions, slot
+            if slot not in ("sar_contact", "consent_contact"):  # by contact method, below
+                assert {f"utter_invalid_{slot}", f"utter_explain_{slot}"} <= responses, slot
+    for method in ("email", "phone", "sms", "post"):
+        assert {f"utter_invalid_contact_{method}", f"utter_explain_contact_{method}"} <= responses
+
+
+# --------------------------------------------------------------------------- shared parsers
+
+
+@pytest.mark.parametrize(
+    ("text", "allowed", "expected"),
+    [
+        ("email me at Sam@Example.org", ("email", "phone", "post"), "email"),
+        ("by text", ("email", "phone", "post"), "phone"),  # SAR: a text goes to a phone
+        ("by text here", ("email", "phone", "chat"), "chat"),  # handoff: reply here
+        ("text message", ("email", "sms", "post"), "sms"),
+        ("07700 900123", ("email", "phone", "post"), "phone"),
+        ("send a letter to my address", ("email", "phone", "post"), "post"),
+        ("carrier pigeon", ("email", "phone", "post"), None),
+    ],
+)
+def test_one_contact_method_parser(
+    text: str, allowed: tuple[str, ...], expected: str | None
+) -> None:
+    from actions.contact import parse_contact_method
+
+    assert parse_contact_method(text, allowed) == expected
+
+
+def test_contacts_are_normalised_and_masked() -> None:
+    from actions.contact import mask, parse_contact
+
+    assert parse_contact("email", "It's Kim@Example.org") == "kim@example.org"
+    assert parse_contact("sms", "07700 900987") == "+447700900987"
+    assert parse_contact("sms", "020 8080 6587") is None
+    assert parse_contact("post", "NW9 4EW") is None  # a postcode alone is not an address
+    assert parse_contact("post", "4 Elm Close, London NW9 4EW") == "4 Elm Close, London NW9 4EW"
+    assert mask("email", "kim@example.org") == "k…@example.org"
+    assert mask("sms", "+447700900987") == "the number ending 987"
+
+
+def test_one_question_detector() -> None:
+    from actions import forms, text
+
+    assert answer.is_question is text.is_question is forms.is_question
+    assert text.is_question("how do I stop marketing emails")
+    assert not text.is_question("stop texting me offers")

@@ -1,0 +1,130 @@
+"""The one parser for contact details: which method a resident wants (email, phone,
+text message, post, or here in the chat) and the detail that method needs, validated
+and normalised (e-mail lower-cased, UK numbers in E.164, postcodes in capitals).
+
+Every form that asks how to reach the resident uses it (sar, consent, handoff,
+marketing), so "email me at sam@example.com" means the same in each. `mask` gives the
+form the bot repeats back ("s…@example.com"), never the whole detail in logs."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection
+
+from actions.text import clean_text, words
+
+METHODS = ("email", "phone", "sms", "post", "chat")
+
+_EMAIL = re.compile(r"[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
+_POSTCODE = re.compile(r"\b([A-Z]{1,2}[0-9][A-Z0-9]?) ?([0-9][A-Z]{2})\b", re.IGNORECASE)
+MAX_ADDRESS_CHARS = 200
+
+# The words that name each method, as residents write them.
+METHOD_WORDS: dict[str, frozenset[str]] = {
+    "email": frozenset({"email", "emails", "e-mail"}),
+    "phone": frozenset({"phone", "call", "calls", "ring", "telephone", "landline", "mobile"}),
+    "sms": frozenset({"text", "texts", "sms", "txt", "message", "messages"}),
+    "post": frozenset({"post", "letter", "letters", "postal", "address", "posted", "mail"}),
+    "chat": frozenset({"here", "chat", "online", "this", "reply"}),
+}
+# When a form does not offer a method the resident named, the nearest one it does
+# offer: a text is a reply here (handoff) or a call to that phone (SAR).
+_NEAREST = {"sms": ("chat", "phone"), "chat": ("sms",), "phone": ("sms",)}
+
+
+def parse_email(text: str) -> str | None:
+    match = _EMAIL.search(text or "")
+    return match.group(0).lower() if match else None
+
+
+def parse_uk_phone(text: str) -> str | None:
+    """A UK number in E.164 form (+447700900123), or None.
+
+    Landlines (01, 02, 03), mobiles (07) and freephone (08); 10 digits after the 0."""
+    for candidate in re.findall(r"\+?[\d][\d\s().-]{8,18}\d", text or ""):
+        digits = re.sub(r"[^\d+]", "", candidate)
+        if digits.startswith("+44"):
+            national = digits[3:]
+        elif digits.startswith("0044"):
+            national = digits[4:]
+        elif digits.startswith("0"):
+            national = digits[1:]
+        else:
+            continue
+        national = national.removeprefix("0")  # "+44 (0)20 ..." written out
+        if re.fullmatch(r"[12378]\d{8,9}", national):
+            return "+44" + national
+    return None
+
+
+def parse_uk_mobile(text: str) -> str | None:
+    """A UK mobile (07...) in E.164 form: the only numbers that take text messages."""
+    number = parse_uk_phone(text)
+    return number if number and number.startswith("+447") else None
+
+
+def parse_postcode(text: str) -> str | None:
+    match = _POSTCODE.search(text or "")
+    if not match:
+        return None
+    return f"{match.group(1)} {match.group(2)}".upper()
+
+
+def parse_postal_address(text: str) -> str | None:
+    """An address with a UK postcode and at least a street or place name, cleaned."""
+    postcode = parse_postcode(text)
+    if not postcode or len(text) > MAX_ADDRESS_CHARS:
+        return None
+    rest = _POSTCODE.sub(" ", text)
+    if not re.search(r"[A-Za-z]{3,}", rest):
+        return None
+    return clean_text(text, MAX_ADDRESS_CHARS)
+
+
+def parse_contact_method(text: str, allowed: Collection[str] = METHODS) -> str | None:
+    """Which of the `allowed` methods the resident named ("email me", "a call", "by
+    post"); a detail given ("sam@example.com", "07700 900123") names its method too."""
+    low = (text or "").lower()
+    tokens = set(words(low.replace("e-mail", "email")))
+    named: list[str] = []
+    if parse_email(low) or tokens & METHOD_WORDS["email"]:
+        named.append("email")
+    if parse_uk_phone(low):
+        named.append("phone")
+    named += [m for m in ("phone", "sms", "post", "chat") if tokens & METHOD_WORDS[m]]
+    for method in named:
+        if method in allowed:
+            return method
+        for nearest in _NEAREST.get(method, ()):
+            if nearest in allowed:
+                return nearest
+    return None
+
+
+def parse_contact(method: str, text: str) -> str | None:
+    """The detail `method` needs, from the resident's answer, or None if it is not one."""
+    if method == "email":
+        return parse_email(text)
+    if method == "phone":
+        return parse_uk_phone(text)
+    if method == "sms":
+        return parse_uk_mobile(text)
+    if method == "post":
+        return parse_postal_address(text)
+    return None
+
+
+def mask(method: str, contact: str | None) -> str:
+    """Enough of a contact to recognise it, repeated back to the resident:
+    s…@example.org, a number ending 987, the postcode of an address."""
+    if not contact:
+        return ""
+    if method == "email" and "@" in contact:
+        local, domain = contact.split("@", 1)
+        return f"{local[:1]}…@{domain}"
+    if method in ("phone", "sms"):
+        return f"the number ending {contact[-3:]}"
+    if method == "post":
+        postcode = parse_postcode(contact)
+        return f"your address at {postcode}" if postcode else "your address"
+    return ""

@@ -1,0 +1,149 @@
+"""The form-validation base class every form's validator extends, and the helpers forms
+share: reading a first message that already answers, and what the resident said.
+
+Re-asks are domain responses: a slot's answer that does not validate gets
+`utter_invalid_<slot>` (a short note) the first two times and `utter_explain_<slot>`
+(what is needed, with an example and the way out) from the third; the form then asks
+`utter_ask_<slot>` again. Validators that still keep their texts in Python
+(`help_texts`) get the old behaviour."""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+from collections.abc import Callable
+from typing import Any
+
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.forms import FormValidationAction
+
+from actions.text import MAX_ANSWER_CHARS, clean_text, is_question, looks_like_markup_or_payload
+
+# After this many answers that did not validate, explain with an example instead of re-asking.
+PLAIN_REASKS = 2
+# What the resident typed for each accepted answer, by slot ({slot: words}): the records
+# keep it beside the parsed value, so staff can see what was actually said.
+SAID_SLOT = "form_said"
+
+Validation = dict[str, Any]
+
+
+def latest_text(tracker: Tracker) -> str:
+    return str(tracker.latest_message.get("text") or "")
+
+
+def latest_intent(tracker: Tracker) -> str | None:
+    return (tracker.latest_message.get("intent") or {}).get("name")
+
+
+def opening_request(tracker: Tracker, intent: str, slot: str) -> str | None:
+    """The text of a first message that already says what to act on ("stop texting me
+    offers"), or None: when the form has asked already, the slot is filled, the message
+    is a question (confirm before recording), or the message was another intent."""
+    if tracker.get_slot("requested_slot") or tracker.get_slot(slot):
+        return None
+    text = latest_text(tracker)
+    if is_question(text) or latest_intent(tracker) != intent:
+        return None
+    return text
+
+
+def said_for(tracker: Tracker, slots: tuple[str, ...]) -> dict[str, str]:
+    """What the resident said for each of `slots` (a form's own), for its record."""
+    said = tracker.get_slot(SAID_SLOT) or {}
+    return {slot: said[slot] for slot in slots if isinstance(said, dict) and said.get(slot)}
+
+
+class CountingFormValidation(FormValidationAction):
+    """Base for every form's validator.
+
+    Counts answers that did not validate, per slot (slot `failed_attempts`): the first
+    two times the form simply asks again after a short note; from the third time it
+    explains what it needs, with an example, and how to leave or get a person.
+    """
+
+    @abstractmethod
+    def name(self) -> str:
+        """validate_<form name>"""
+
+    # Legacy: {slot: (short note on failure, explanation with an example)} in Python.
+    # Slots not listed here use the domain responses utter_invalid_/utter_explain_<slot>.
+    help_texts: dict[str, tuple[str, str]] = {}
+
+    @staticmethod
+    def answer_text(tracker: Tracker, value: Any) -> str:
+        """The resident's own words for the slot (the slot value is the message text)."""
+        return str(value if value is not None else latest_text(tracker))
+
+    def accept(
+        self, tracker: Tracker, slot: str, value: Any, said: str | None = None, **more: Any
+    ) -> Validation:
+        """Fill `slot` (and `more`); `said` is what the resident typed, kept for the record."""
+        counts = dict(tracker.get_slot("failed_attempts") or {})
+        counts.pop(slot, None)
+        result: Validation = {slot: value, "failed_attempts": counts, **more}
+        if said is not None:
+            kept = dict(tracker.get_slot(SAID_SLOT) or {})
+            kept[slot] = clean_text(said, MAX_ANSWER_CHARS)
+            result[SAID_SLOT] = kept
+        return result
+
+    def help_for(self, slot: str, tracker: Tracker) -> tuple[str, str]:
+        """(short note, explanation with an example) for a slot; may depend on answers."""
+        return self.help_texts.get(slot, ("Sorry, I didn't understand that.", "Please try again."))
+
+    def reask_responses(self, slot: str, tracker: Tracker) -> tuple[str, str]:
+        """(short note, explanation) domain responses for a slot; may depend on answers."""
+        return f"utter_invalid_{slot}", f"utter_explain_{slot}"
+
+    def reject(
+        self,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        slot: str,
+        note: str | None = None,
+        *,
+        response: str | None = None,
+        **values: Any,
+    ) -> Validation:
+        """Empty the slot so the form asks again, after a note that says why.
+
+        `response` replaces the short note (e.g. `utter_invalid_date` for a date that
+        cannot be right); `values` fill its {placeholders}."""
+        counts = dict(tracker.get_slot("failed_attempts") or {})
+        counts[slot] = int(counts.get(slot, 0)) + 1
+        plain = counts[slot] <= PLAIN_REASKS
+        if slot in self.help_texts:
+            short, explanation = self.help_for(slot, tracker)
+            way_out = ' You can also say "stop" to leave this, or "speak to a person".'
+            dispatcher.utter_message(text=(note or short) if plain else explanation + way_out)
+        else:
+            short, explanation = self.reask_responses(slot, tracker)
+            dispatcher.utter_message(
+                response=(response or short) if plain else explanation, **values
+            )
+        return {slot: None, "failed_attempts": counts}
+
+    def check(
+        self,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        slot: str,
+        value: Any,
+        parser: Callable[[str], Any],
+    ) -> Validation:
+        """Parse the answer with `parser` (None = invalid) and accept or reject it.
+
+        Markup, payloads and answers far longer than any real one are rejected before
+        parsing: they never reach a record, not even cut short."""
+        text = self.answer_text(tracker, value)
+        if looks_like_markup_or_payload(text) or len(text) > 2 * MAX_ANSWER_CHARS:
+            return self.reject(dispatcher, tracker, slot)
+        parsed = parser(text)
+        if parsed is None:
+            return self.reject(dispatcher, tracker, slot)
+        return self.accept(tracker, slot, parsed, said=text)
+
+
+def form_slot_resets(slots: tuple[str, ...]) -> dict[str, None]:
+    return dict.fromkeys((*slots, "failed_attempts", "requested_slot"))

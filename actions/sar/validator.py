@@ -1,0 +1,209 @@
+"""`validate_sar_form`: which questions to ask, and whether each answer will do."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.contact import parse_contact, parse_contact_method, parse_postal_address
+from actions.deployment import is_sms
+from actions.forms import CountingFormValidation, Validation, latest_intent, latest_text
+from actions.parsers import date_problem, parse_locator, parse_name, parse_yes_no
+from actions.sar.answers import CHANGEABLE, SAR_CONTACT_METHODS
+from actions.sar.parsers import (
+    LEAVE_WORDS,
+    names_records,
+    opening_scope,
+    parse_acting_for,
+    parse_change_choice,
+    parse_scope,
+    wants_change,
+)
+from actions.text import MAX_ANSWER_CHARS, clean_text, looks_like_markup_or_payload, words
+
+TOO_LONG = 2 * MAX_ANSWER_CHARS  # longer than any real answer: pasted text, not an answer
+
+
+def _unusable(text: str) -> bool:
+    return looks_like_markup_or_payload(text) or len(text) > TOO_LONG
+
+
+class ValidateSarForm(CountingFormValidation):
+    def name(self) -> str:
+        return "validate_sar_form"
+
+    def reask_responses(self, slot: str, tracker: Tracker) -> tuple[str, str]:
+        if slot != "sar_contact":
+            return super().reask_responses(slot, tracker)
+        method = tracker.get_slot("sar_contact_method")
+        method = method if method in SAR_CONTACT_METHODS else "post"
+        return f"utter_invalid_contact_{method}", f"utter_explain_contact_{method}"
+
+    async def required_slots(
+        self,
+        domain_slots: list[str],
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> list[str]:
+        slots = ["sar_name", "sar_for_someone_else"]
+        if tracker.get_slot("sar_for_someone_else") == "other":
+            slots.append("sar_subject_name")
+        slots += ["sar_locator", "sar_scope"]
+        if tracker.get_slot("sar_scope") == "specific":
+            slots.append("sar_scope_detail")
+        # Asked only when the scope came from the first message: an answer to the
+        # scope question inside the form marks itself as confirmed.
+        slots.append("sar_scope_check")
+        if not is_sms(tracker):  # on SMS the number is already known
+            slots += ["sar_contact_method", "sar_contact"]
+        if tracker.get_slot("sar_confirm") == "change":
+            slots.append("sar_change")
+        slots.append("sar_confirm")
+        return slots
+
+    # ----------------------------------------------------------------- first message
+
+    async def extract_sar_scope(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        """'I want everything about my repairs since 2023' already says what: kept in
+        those words ("repairs since 2023") and confirmed later, not asked again."""
+        if tracker.get_slot("requested_slot") or tracker.get_slot("sar_scope"):
+            return {}
+        text = latest_text(tracker)
+        if _unusable(text):
+            return {}
+        scope = opening_scope(text)
+        if scope is None or date_problem(scope):  # a wrong date is asked about in the form
+            return {}
+        return {"sar_scope": scope}
+
+    # ----------------------------------------------------------------- answers
+
+    def validate_sar_name(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Validation:
+        return self.check(dispatcher, tracker, "sar_name", value, parse_name)
+
+    def validate_sar_for_someone_else(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Validation:
+        return self.check(dispatcher, tracker, "sar_for_someone_else", value, parse_acting_for)
+
+    def validate_sar_subject_name(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Validation:
+        return self.check(dispatcher, tracker, "sar_subject_name", value, parse_name)
+
+    def validate_sar_locator(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Validation:
+        return self.check(dispatcher, tracker, "sar_locator", value, parse_locator)
+
+    def validate_sar_scope(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Validation:
+        # From the first message (nothing asked yet) it still needs the resident's "yes".
+        opening = not tracker.get_slot("requested_slot")
+        text = self.answer_text(tracker, value)
+        parsed = None if _unusable(text) else parse_scope(text)
+        if parsed is None:
+            return self.reject(dispatcher, tracker, "sar_scope")
+        scope, detail = parsed
+        problem = date_problem(detail) if detail else None
+        if problem:
+            return self.reject(
+                dispatcher, tracker, "sar_scope", response="utter_invalid_date", problem=problem
+            )
+        more: dict[str, Any] = {} if opening else {"sar_scope_check": "yes"}
+        if detail is not None:
+            more["sar_scope_detail"] = detail
+        said = latest_text(tracker) if opening else text
+        return self.accept(tracker, "sar_scope", scope, said=said, **more)
+
+    def validate_sar_scope_detail(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Validation:
+        text = self.answer_text(tracker, value)
+        detail = clean_text(text)
+        if _unusable(text) or len(detail) < 3:
+            return self.reject(dispatcher, tracker, "sar_scope_detail")
+        problem = date_problem(detail)
+        if problem:
+            return self.reject(
+                dispatcher,
+                tracker,
+                "sar_scope_detail",
+                response="utter_invalid_date",
+                problem=problem,
+            )
+        return self.accept(tracker, "sar_scope_detail", detail, said=text, sar_scope_check="yes")
+
+    def validate_sar_scope_check(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Validation:
+        """ "Yes" keeps the scope said in the first message; "change it" asks the scope
+        question; a new description ("no, only my rent since 2022") replaces it."""
+        text = self.answer_text(tracker, value)
+        if _unusable(text):
+            return self.reject(dispatcher, tracker, "sar_scope_check")
+        answer = parse_yes_no(text, latest_intent(tracker))
+        if names_records(text) and not (answer is True and len(words(text)) <= 3):
+            return self.validate_sar_scope(text, dispatcher, tracker, domain)
+        if wants_change(text) or answer is False:
+            return self.accept(
+                tracker, "sar_scope_check", None, sar_scope=None, sar_scope_detail=None
+            )
+        if answer is True:
+            return self.accept(tracker, "sar_scope_check", "yes", said=text)
+        return self.reject(dispatcher, tracker, "sar_scope_check")
+
+    def validate_sar_contact_method(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Validation:
+        text = self.answer_text(tracker, value)
+        method = None if _unusable(text) else parse_contact_method(text, SAR_CONTACT_METHODS)
+        if method is None:
+            return self.reject(dispatcher, tracker, "sar_contact_method")
+        # A contact given with the method ("email me at sam@example.com") is used at once;
+        # for post, the address already given to find the records.
+        contact = parse_contact(method, text)
+        if contact is None and method == "post":
+            contact = parse_postal_address(tracker.get_slot("sar_locator") or "")
+        more = {"sar_contact": contact}
+        return self.accept(tracker, "sar_contact_method", method, said=text, **more)
+
+    def validate_sar_contact(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Validation:
+        method = tracker.get_slot("sar_contact_method") or "email"
+        return self.check(
+            dispatcher, tracker, "sar_contact", value, lambda text: parse_contact(method, text)
+        )
+
+    def validate_sar_confirm(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Validation:
+        text = self.answer_text(tracker, value)
+        if wants_change(text):
+            return self.accept(tracker, "sar_confirm", "change")
+        if set(words(text)) & LEAVE_WORDS:
+            return self.accept(tracker, "sar_confirm", "no")
+        answer = parse_yes_no(text, latest_intent(tracker))
+        if answer is None:
+            return self.reject(dispatcher, tracker, "sar_confirm")
+        return self.accept(tracker, "sar_confirm", "yes" if answer else "no", said=text)
+
+    def validate_sar_change(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Validation:
+        choice = parse_change_choice(self.answer_text(tracker, value), is_sms(tracker))
+        if choice is None:
+            return self.reject(dispatcher, tracker, "sar_change")
+        # Clearing the answer makes the form ask it again, then show the summary again.
+        cleared = dict.fromkeys(CHANGEABLE[choice].slots)
+        return self.accept(tracker, "sar_change", None, sar_confirm=None, **cleared)
