@@ -42,17 +42,6 @@ QUESTIONS: dict[str, dict[str, Any]] = {
         "phone or post?",
         "buttons": _buttons(("Email", "email"), ("Phone", "phone"), ("Post", "post")),
     },
-    "mkt_channels": {
-        "text": "Which marketing would you like to stop: email, text messages, phone calls, "
-        "post, or all of them?",
-        "buttons": _buttons(
-            ("All of them", "all"),
-            ("Email", "email"),
-            ("Text messages", "text messages"),
-            ("Phone calls", "phone calls"),
-            ("Post", "post"),
-        ),
-    },
     "consent_detail": {
         "text": "Please tell me briefly what you would like us to stop doing with your information."
     },
@@ -104,10 +93,6 @@ class ActionAskSarScopeDetail(AskAction):
 
 class ActionAskSarContactMethod(AskAction):
     slot = "sar_contact_method"
-
-
-class ActionAskMktChannels(AskAction):
-    slot = "mkt_channels"
 
 
 class ActionAskConsentDetail(AskAction):

@@ -17,6 +17,8 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import FormValidationAction
 from sqlalchemy.orm import Session
 
+# One reader per contact method for every part (forms, suppression lookups, ledger keys).
+from casework.contacts import parse_email, parse_postcode, parse_uk_phone  # noqa: F401
 from privacybot.orgs import Org, load_org
 
 logger = logging.getLogger(__name__)
@@ -167,44 +169,8 @@ def format_date(day: date) -> str:
 
 # --------------------------------------------------------------------------- parsers
 
-_EMAIL = re.compile(r"[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
-_POSTCODE = re.compile(r"\b([A-Z]{1,2}[0-9][A-Z0-9]?) ?([0-9][A-Z]{2})\b", re.IGNORECASE)
-
 YES_WORDS = {"yes", "y", "yeah", "yep", "yup", "ok", "okay", "sure", "correct", "confirm", "right"}
 NO_WORDS = {"no", "n", "nope", "nah", "wrong", "incorrect", "not"}
-
-
-def parse_email(text: str) -> str | None:
-    match = _EMAIL.search(text)
-    return match.group(0).lower() if match else None
-
-
-def parse_uk_phone(text: str) -> str | None:
-    """A UK number in E.164 form (+447700900123), or None.
-
-    Landlines (01, 02, 03), mobiles (07) and freephone (08); 10 digits after the 0."""
-    candidates = re.findall(r"\+?[\d][\d\s().-]{8,18}\d", text)
-    for candidate in candidates:
-        digits = re.sub(r"[^\d+]", "", candidate)
-        if digits.startswith("+44"):
-            national = digits[3:]
-        elif digits.startswith("0044"):
-            national = digits[4:]
-        elif digits.startswith("0"):
-            national = digits[1:]
-        else:
-            continue
-        national = national.removeprefix("0")  # "+44 (0)20 ..." written out
-        if re.fullmatch(r"[12378]\d{8,9}", national):
-            return "+44" + national
-    return None
-
-
-def parse_postcode(text: str) -> str | None:
-    match = _POSTCODE.search(text)
-    if not match:
-        return None
-    return f"{match.group(1)} {match.group(2)}".upper()
 
 
 def parse_tenancy_reference(text: str) -> str | None:
