@@ -204,6 +204,41 @@ def test_channels_asked_then_the_number_from_the_opening_is_used(db: str) -> Non
     assert slots["requested_slot"] is None
 
 
+def test_a_later_opt_out_does_not_reuse_an_earlier_ones_details(db: str) -> None:
+    """While a form starts, the tracker holds only the earlier form's activation."""
+    history = [
+        {"event": "user", "text": "stop texting me on 07700 900111"},
+        {"event": "active_loop", "name": FORM},
+        {"event": "active_loop", "name": None},
+    ]
+    t = tracker(text="stop calling me", intent="request_marketing_opt_out", history=history)
+    events, _ = run(ValidateMarketingOptOutForm(), t)
+    slots = slot_events(events)
+    assert slots["mkt_channels"] == ["phone"] and "mkt_phone" not in slots
+    assert slots["requested_slot"] == "mkt_phone"
+
+
+def test_a_yes_to_the_offer_keeps_the_details_of_the_question(db: str) -> None:
+    history = [
+        {"event": "user", "text": "can you stop emailing sam@example.org?"},
+        {"event": "bot", "text": "Would you like me to stop marketing messages to you now?"},
+    ]
+    t = tracker(text="yes please", intent="affirm", history=history)
+    events, _ = run(ValidateMarketingOptOutForm(), t)
+    slots = slot_events(events)
+    assert "mkt_channels" not in slots  # a question: the channels are confirmed by asking
+    assert slots["requested_slot"] == "mkt_channels"
+    history += [
+        {"event": "user", "text": "yes please", "parse_data": {"intent": {"name": "affirm"}}},
+        {"event": "active_loop", "name": FORM},
+    ]
+    events, _ = run(
+        ValidateMarketingOptOutForm(), in_form("email", "mkt_channels", history=history)
+    )
+    slots = slot_events(events)
+    assert slots["mkt_channels"] == ["email"] and slots["mkt_email"] == "sam@example.org"
+
+
 def test_only_the_contacts_the_channels_need_are_asked(db: str) -> None:
     form = ValidateMarketingOptOutForm()
 
