@@ -573,6 +573,7 @@ def test_admins_export_current_suppressions_as_csv(app: Flask) -> None:
     assert agent.get("/inbox/suppressions.csv").status_code == 403
     admin = app.test_client()
     _login(admin, "admin@example.org")
+    assert "/inbox/suppressions.csv" in admin.get("/inbox").get_data(as_text=True)
     response = admin.get("/inbox/suppressions.csv")
     assert response.status_code == 200 and response.mimetype == "text/csv"
     rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
