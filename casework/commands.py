@@ -101,3 +101,29 @@ def cmd_staff_token(args: argparse.Namespace) -> int:
         print(f"privacybot: {error}", file=sys.stderr)
         return 2
     return 0
+
+
+def cmd_suppressions_check(args: argparse.Namespace) -> int:
+    """The same answer as GET /api/suppressions, as JSON; the exit code says it too."""
+    import json
+
+    from casework import suppressions
+    from casework.pseudonym import pseudonym_secret
+    from privacybot.settings import load_settings
+
+    settings = load_settings()
+    db.upgrade(settings.database_url)
+    with db.session_scope(settings.database_url) as session:
+        try:
+            result = suppressions.status(
+                session,
+                org=args.org or settings.org,
+                channel=args.channel,
+                contact=args.contact,
+                secret=pseudonym_secret(settings),
+            )
+        except suppressions.InvalidContact as error:
+            print(f"privacybot: {error}", file=sys.stderr)
+            return 2
+    print(json.dumps(result))
+    return 0 if result["suppressed"] else 1

@@ -5,6 +5,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from privacybot.settings import Settings
 
 
 def normalise_phone(number: str) -> str:
@@ -26,3 +30,17 @@ def mask_phone(number: str) -> str:
 def subject_key(address: str, secret: str) -> str:
     value = normalise_phone(address) if re.fullmatch(r"[\d\s+()-]{7,}", address) else address
     return hmac.new(secret.encode(), value.strip().lower().encode(), hashlib.sha256).hexdigest()
+
+
+def pseudonym_secret(settings: Settings) -> str:
+    """The key every contact HMAC is made with. One function, so the SMS conversation
+    key and the suppression ledger can never disagree; a dedicated PSEUDONYM_KEY
+    setting (`settings.pseudonym_key`) takes over from SECRET_KEY when it exists."""
+    return str(getattr(settings, "pseudonym_key", None) or settings.secret_key)
+
+
+def contact_key(normalised_contact: str, secret: str) -> str:
+    """Ledger key of a normalised contact (casework.contacts.normalise). For a phone
+    number it equals the SMS conversation's sender_key, so a Twilio STOP and a chat
+    opt-out for the same number are one suppression."""
+    return subject_key(normalised_contact, secret)

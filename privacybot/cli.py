@@ -69,6 +69,16 @@ def build_parser() -> argparse.ArgumentParser:
     token.add_argument("email")
     token.set_defaults(func=_lazy("casework.commands:cmd_staff_token"))
 
+    sup = sub.add_parser("suppressions", help="the marketing suppression list")
+    sup_sub = sup.add_subparsers(dest="suppressions_command", required=True)
+    check = sup_sub.add_parser(
+        "check", help="is a contact suppressed? exit 0 if so, 1 if not, 2 if invalid"
+    )
+    check.add_argument("channel", choices=["email", "sms", "phone", "post"])
+    check.add_argument("contact", help="e-mail, phone number, or postal address with postcode")
+    check.add_argument("--org", default=None, help="organisation id (default: $ORG)")
+    check.set_defaults(func=_lazy("casework.commands:cmd_suppressions_check"))
+
     run = sub.add_parser("run", help="start rasa, actions and web; stop all on Ctrl-C")
     run.set_defaults(func=_lazy("privacybot.runner:cmd_run"))
     return parser

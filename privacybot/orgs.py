@@ -25,6 +25,14 @@ class OfficeHours:
 
 
 @dataclass(frozen=True)
+class MarketingOptOut:
+    """How staff carry out a marketing opt-out the assistant recorded (told to residents)."""
+
+    working_days: int  # to take the contact off every list the landlord markets from
+    confirm_by: dict[str, str]  # channel -> how staff confirm when done ("e-mail", "letter")
+
+
+@dataclass(frozen=True)
 class Org:
     id: str
     name: str
@@ -37,6 +45,7 @@ class Org:
     secondary_notices: tuple[str, ...]
     # What a resident is told at once while the assistant is down or slow (`holding_reply`).
     holding_reply: str = ""
+    marketing_opt_out: MarketingOptOut = MarketingOptOut(5, {"email": "e-mail", "post": "letter"})
 
     @property
     def notices(self) -> tuple[str, ...]:
@@ -82,4 +91,15 @@ def load_org(org_id: str) -> Org:
         holding_reply=raw.get("holding_reply")
         or "Sorry, I'm having trouble right now. I've kept your message and will answer "
         "here shortly.",
+        marketing_opt_out=_marketing_opt_out(raw.get("marketing_opt_out") or {}),
+    )
+
+
+def _marketing_opt_out(raw: dict[str, object]) -> MarketingOptOut:
+    confirm_by = raw.get("confirm_by") or {"email": "e-mail", "post": "letter"}
+    if not isinstance(confirm_by, dict):
+        raise ValueError("marketing_opt_out.confirm_by must map a channel to a route")
+    return MarketingOptOut(
+        working_days=int(str(raw.get("working_days", 5))),
+        confirm_by={str(k): str(v) for k, v in confirm_by.items()},
     )

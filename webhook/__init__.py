@@ -23,7 +23,7 @@ def create_app(settings: Settings | None = None, *, background: bool = True) -> 
     `send_due()` and `frontdoor.replay_unprocessed()` by hand."""
     from casework.db import upgrade
     from privacybot.orgs import load_org
-    from webhook import api, chat, cors, health, inbox, security, sms
+    from webhook import api, chat, cors, health, inbox, security, sms, suppressions
     from webhook.health import PartsHealth
     from webhook.outbox import OutboxSender
     from webhook.rasa_client import RasaClient
@@ -66,7 +66,8 @@ def create_app(settings: Settings | None = None, *, background: bool = True) -> 
     )
     app.extensions["privacybot"] = state
 
-    for blueprint in (chat.bp, chat.api_bp, sms.bp, inbox.bp, api.bp, health.bp):
+    blueprints = (chat.bp, chat.api_bp, sms.bp, inbox.bp, api.bp, health.bp)
+    for blueprint in (*blueprints, suppressions.bp, suppressions.admin_bp):
         app.register_blueprint(blueprint)
     if settings.dev_tools:
         from webhook import dev

@@ -122,16 +122,24 @@ def test_records_about_a_complaint_are_a_scope_not_a_new_complaint(stack: Any) -
 
 
 def test_marketing_opt_out_writes_the_ledger(stack: Any) -> None:
+    from casework.pseudonym import contact_key
+
     me = Resident(stack)
     me.say("unsubscribe me from your marketing")
-    reply = me.says("email and texts")
-    entries = ledger_of(stack, me.sender)
-    assert [(e.purpose, e.channel, e.decision) for e in entries] == [
+    assert "e-mail address" in me.says("email and texts")
+    assert "mobile number" in me.says("sam.smith@example.com")
+    reply = me.says("07700 900123")
+    # Keyed on the contact, not the conversation: a lookup by address or number finds it.
+    email = ledger_of(stack, contact_key("sam.smith@example.com", "integration-secret-key"))
+    mobile = ledger_of(stack, contact_key("+447700900123", "integration-secret-key"))
+    assert [(e.purpose, e.channel, e.decision) for e in email + mobile] == [
         ("marketing", "email", "opt_out"),
         ("marketing", "sms", "opt_out"),
     ]
+    assert ledger_of(stack, me.sender) == []
     [ticket] = tickets_of(stack, me.sender)
     assert ticket.kind.value == "marketing_opt_out"
+    assert ticket.contact == "email: sam.smith@example.com; sms: +447700900123"
     assert "not marketing" in reply
 
 

@@ -18,7 +18,6 @@ from actions.consent import ActionSubmitConsentWithdrawal, ValidateConsentWithdr
 from actions.general import ActionCancelForm, ActionOutOfScope
 from actions.handoff import ActionPrepareHandoff, ActionSubmitHandoff, ValidateHandoffForm
 from actions.marketing import (
-    ActionSubmitMarketingOptOut,
     ValidateMarketingOptOutForm,
     parse_channels,
 )
@@ -438,24 +437,6 @@ def test_sar_confirmation_summary_and_id_explanation(db: str) -> None:
     assert buttons_of(messages[-1])[0]["payload"] == "yes"
 
 
-def test_marketing_opt_out_is_recorded_per_channel(db: str) -> None:
-    from casework import db as casework_db
-    from casework.models import ConsentEvent, Ticket
-
-    _, messages = run(
-        ActionSubmitMarketingOptOut(), tracker("conv-mkt", slots={"mkt_channels": ["all"]})
-    )
-    with casework_db.session_scope(db) as session:
-        entries = session.query(ConsentEvent).order_by(ConsentEvent.id).all()
-        assert [e.channel for e in entries] == ["email", "sms", "phone", "post"]
-        assert {e.decision for e in entries} == {"opt_out"}
-        assert {e.subject_key for e in entries} == {"conv-mkt"}
-        ticket = session.query(Ticket).one()
-        assert ticket.kind.value == "marketing_opt_out"
-        assert entries[0].ticket_reference == ticket.reference
-    assert "not marketing" in texts(messages)
-
-
 CONSENT = {
     "consent_purpose": "photos",
     "consent_name": "Sam Smith",
@@ -652,7 +633,13 @@ def test_every_domain_action_is_served_and_nothing_more() -> None:
 
     from rasa_sdk import Action, utils
 
-    import actions.asks  # noqa: F401 - registers the ask actions
+    import importlib
+    import pkgutil
+
+    import actions
+
+    for module in pkgutil.walk_packages(actions.__path__, "actions."):
+        importlib.import_module(module.name)  # registers every action, as the server does
 
     served = {
         cls().name()
