@@ -23,9 +23,10 @@ hash = $(shell cat $(1) 2>/dev/null | sha256sum | cut -c1-16)
 APP_STAMP := $(VENV)/.installed-$(call hash,requirements/app.lock pyproject.toml)
 RASA_STAMP := $(RVENV)/.installed-$(call hash,requirements/rasa.lock)
 BOT_FILES := config.yml $(shell find bot -name '*.yml' -not -path 'bot/tests/*' 2>/dev/null | sort)
-MODEL_STAMP := models/.trained-$(call hash,$(BOT_FILES))
+ENCODER_STAMP := models/minilm-onnx/.exported-$(call hash,knowledge/encoder_export.py requirements/app.lock)
+MODEL_STAMP := models/.trained-$(call hash,$(BOT_FILES) bot/minilm_featurizer.py)
 
-.PHONY: help setup venv venv-rasa index model system-deps run test test-bot lint format bench lock clean
+.PHONY: help setup venv venv-rasa index nlu-encoder model system-deps run test test-bot lint format bench lock clean
 
 help:
 	@echo "make run    set up whatever is missing, then start rasa, actions and web"
@@ -56,8 +57,15 @@ $(RASA_STAMP): requirements/rasa.lock
 index: venv
 	$(VENV)/bin/privacybot index --all
 
+# The NLU reads MiniLM through an ONNX export (bot/minilm_featurizer.py): Rasa's env has no torch.
+nlu-encoder: $(ENCODER_STAMP)
+$(ENCODER_STAMP): $(APP_STAMP) knowledge/encoder_export.py
+	@echo "==> Exporting MiniLM to ONNX for the NLU"
+	$(VENV)/bin/python -m knowledge.encoder_export --out models/minilm-onnx
+	@rm -f models/minilm-onnx/.exported-*; touch $@
+
 model: $(MODEL_STAMP)
-$(MODEL_STAMP): $(RASA_STAMP) $(BOT_FILES)
+$(MODEL_STAMP): $(RASA_STAMP) $(ENCODER_STAMP) $(BOT_FILES) bot/minilm_featurizer.py
 	@echo "==> Training the Rasa model"
 	@mkdir -p models
 	cd bot && ../$(RVENV)/bin/rasa train --config ../config.yml --domain domain.yml --data data --out ../models --fixed-model-name privacybot --num-threads 2

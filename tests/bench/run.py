@@ -30,6 +30,8 @@ def _start_stack(tmp: Path):  # noqa: ANN202 - a privacybot.runner.Stack
             "PUBLIC_BASE_URL": f"http://127.0.0.1:{web_port}",
             # Latency is measured to the answer, not to a holding reply.
             "HOLDING_REPLY_AFTER": "120",
+            # the routing set opens one conversation per item, all from 127.0.0.1
+            "RATE_LIMIT_NEW_CHAT": "1000/minute",
         }
     )
     stack.start(log_dir=tmp / "logs")
@@ -66,11 +68,15 @@ def main() -> int:
     report["sections"]["Knowledge index"] = run_knowledge_bench()
     if not args.skip_stack:
         from tests.bench.dialogue_bench import run_dialogue_bench
+        from tests.bench.routing_bench import run_routing_bench
         from tests.bench.web_bench import run_web_bench
 
         with tempfile.TemporaryDirectory() as tmp:
             stack = _start_stack(Path(tmp))
             try:
+                report["sections"]["Routing of first messages (POST /api/chat)"] = (
+                    run_routing_bench(stack.web_url, stack.rasa_url, stack.rasa_token)
+                )
                 report["sections"]["Dialogue (Rasa + actions)"] = run_dialogue_bench(stack)
                 report["sections"]["Web and SMS endpoints"] = run_web_bench(stack)
             finally:
