@@ -629,12 +629,11 @@ def test_digression_inside_a_form_does_not_count(db: str, monkeypatch: pytest.Mo
 
 
 def test_every_domain_action_is_served_and_nothing_more() -> None:
+    import importlib
     import inspect
+    import pkgutil
 
     from rasa_sdk import Action, utils
-
-    import importlib
-    import pkgutil
 
     import actions
 
