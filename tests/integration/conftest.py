@@ -27,6 +27,7 @@ def _stack_env(data_dir: Path, extra: dict[str, str] | None = None) -> dict[str,
         "PUBLIC_BASE_URL": f"http://127.0.0.1:{web_port}",
         "ORG": "barnet-homes",
         "SECRET_KEY": "integration-secret-key",
+        "PSEUDONYM_KEY": "integration-pseudonym-key",
         "RASA_TOKEN": "integration-rasa-token",
         "TWILIO_AUTH_TOKEN": "integration-twilio-token",
         # Every test conversation comes from 127.0.0.1: per-address limits stay on, but

@@ -130,8 +130,8 @@ def test_marketing_opt_out_writes_the_ledger(stack: Any) -> None:
     assert "mobile number" in me.says("sam.smith@example.com")
     reply = me.says("07700 900123")
     # Keyed on the contact, not the conversation: a lookup by address or number finds it.
-    email = ledger_of(stack, contact_key("sam.smith@example.com", "integration-secret-key"))
-    mobile = ledger_of(stack, contact_key("+447700900123", "integration-secret-key"))
+    email = ledger_of(stack, contact_key("sam.smith@example.com", "integration-pseudonym-key"))
+    mobile = ledger_of(stack, contact_key("+447700900123", "integration-pseudonym-key"))
     assert [(e.purpose, e.channel, e.decision) for e in email + mobile] == [
         ("marketing", "email", "opt_out"),
         ("marketing", "sms", "opt_out"),
@@ -214,7 +214,7 @@ def test_sms_conversation_does_not_ask_for_a_phone(stack: Any) -> None:
     phone = f"07700 9{uuid.uuid4().int % 100000:05d}"  # a fresh conversation every run
     with db.session_scope(stack.database_url) as session:
         conversation = conversations.get_or_create_sms(
-            session, phone, "barnet-homes", "integration-secret-key"
+            session, phone, "barnet-homes", "integration-pseudonym-key"
         )
         sender, key = conversation.id, conversation.sender_key
     me = Resident(stack, sender)
