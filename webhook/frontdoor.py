@@ -16,6 +16,7 @@ are answered in the order they came: a held one goes before any later one.
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -29,6 +30,9 @@ from webhook.rasa_client import BotMessage, RasaUnavailable
 from webhook.state import AppState
 
 log = logging.getLogger(__name__)
+# Two texts failing at the same moment must not both see "no holding reply yet" and both
+# send one: the check and the send run one at a time in this process.
+_holding_lock = threading.Lock()
 
 # Longer than a Rasa turn can take (rasa_client timeout 25 s, plus the action server's
 # own calls): a claim this old without an answer belongs to a worker that died.
@@ -246,7 +250,7 @@ def hold(state: AppState, conversation_id: str) -> Message | None:
     (the widget shows it; a reload keeps it) and, for SMS, texted. An SMS conversation
     gets one per outage: not again while its latest message out is still the holding
     reply. Returns the stored reply, or None when none was due."""
-    with state.db() as session:
+    with _holding_lock, state.db() as session:
         conversation = session.get(Conversation, conversation_id)
         if conversation is None or conversation.state != ConversationState.BOT:
             return None
