@@ -12,10 +12,23 @@ import re
 from collections.abc import Collection
 
 from actions.text import clean_text, words
+from casework.contacts import parse_email, parse_postcode, parse_uk_mobile, parse_uk_phone
+
+__all__ = [
+    "METHODS",
+    "mask",
+    "parse_contact",
+    "parse_contact_method",
+    "parse_email",
+    "parse_postal_address",
+    "parse_postcode",
+    "parse_uk_mobile",
+    "parse_uk_phone",
+]
 
 METHODS = ("email", "phone", "sms", "post", "chat")
 
-_EMAIL = re.compile(r"[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
+# The same postcode pattern casework.contacts reads, to cut it out of an address.
 _POSTCODE = re.compile(r"\b([A-Z]{1,2}[0-9][A-Z0-9]?) ?([0-9][A-Z]{2})\b", re.IGNORECASE)
 MAX_ADDRESS_CHARS = 200
 
@@ -30,44 +43,6 @@ METHOD_WORDS: dict[str, frozenset[str]] = {
 # When a form does not offer a method the resident named, the nearest one it does
 # offer: a text is a reply here (handoff) or a call to that phone (SAR).
 _NEAREST = {"sms": ("chat", "phone"), "chat": ("sms",), "phone": ("sms",)}
-
-
-def parse_email(text: str) -> str | None:
-    match = _EMAIL.search(text or "")
-    return match.group(0).lower() if match else None
-
-
-def parse_uk_phone(text: str) -> str | None:
-    """A UK number in E.164 form (+447700900123), or None.
-
-    Landlines (01, 02, 03), mobiles (07) and freephone (08); 10 digits after the 0."""
-    for candidate in re.findall(r"\+?[\d][\d\s().-]{8,18}\d", text or ""):
-        digits = re.sub(r"[^\d+]", "", candidate)
-        if digits.startswith("+44"):
-            national = digits[3:]
-        elif digits.startswith("0044"):
-            national = digits[4:]
-        elif digits.startswith("0"):
-            national = digits[1:]
-        else:
-            continue
-        national = national.removeprefix("0")  # "+44 (0)20 ..." written out
-        if re.fullmatch(r"[12378]\d{8,9}", national):
-            return "+44" + national
-    return None
-
-
-def parse_uk_mobile(text: str) -> str | None:
-    """A UK mobile (07...) in E.164 form: the only numbers that take text messages."""
-    number = parse_uk_phone(text)
-    return number if number and number.startswith("+447") else None
-
-
-def parse_postcode(text: str) -> str | None:
-    match = _POSTCODE.search(text or "")
-    if not match:
-        return None
-    return f"{match.group(1)} {match.group(2)}".upper()
 
 
 def parse_postal_address(text: str) -> str | None:
