@@ -7,6 +7,8 @@ with a busy timeout: concurrent writers wait instead of failing.
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cache
@@ -21,10 +23,28 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.execute("PRAGMA foreign_keys=ON")
+    _ensure_wal(cursor)
     cursor.close()
+
+
+def _ensure_wal(cursor: Any, attempts: int = 50) -> None:
+    """WAL is a property of the file, so only the first connection has to switch it on.
+    The switch needs an exclusive lock and SQLite does not wait for that one (no busy
+    handler), so a second process opening the file at the same moment retries briefly
+    instead of failing its first request."""
+    for attempt in range(attempts):
+        mode = cursor.execute("PRAGMA journal_mode").fetchone()[0]
+        if str(mode).lower() in ("wal", "memory"):
+            return
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError:
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.1)
 
 
 def _with_driver(url: str) -> str:
