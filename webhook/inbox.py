@@ -44,7 +44,7 @@ from casework.models import (
     utcnow,
 )
 from webhook import outbox, queue, sms_format
-from webhook.auth import StaffPrincipal, admin_required, login_manager
+from webhook.auth import StaffPrincipal, admin_required, login_manager, sign_out
 from webhook.rasa_client import RasaUnavailable
 from webhook.state import state
 
@@ -87,6 +87,7 @@ def login() -> Any:
 @bp.post("/logout")
 @login_required
 def logout() -> Any:
+    sign_out(me())
     logout_user()
     flask_session.clear()
     return redirect(url_for("inbox.login"))
@@ -162,7 +163,8 @@ def ticket(reference: str) -> Any:
             sms_log=sms_log,
             events=events,
             notes=list(t.notes),
-            due_flag=queue.due_flag(due, t.status),
+            due_flag=queue.due_flag(due, t.status, paused=bool(t.sar and t.sar.paused_on)),
+            paused_days=sar.paused_days_so_far(t.sar) if t.sar else 0,
             today=sar.today_uk().isoformat(),
             can_reply=_reply_blocker(conversation) is None,
             reply_blocker=_reply_blocker(conversation),
