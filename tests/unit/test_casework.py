@@ -5,7 +5,7 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from casework import conversations, db, handoff, ledger, retention, sar, staff, tickets
+from casework import audit, conversations, db, handoff, ledger, retention, sar, staff, tickets
 from casework.models import (
     AuditEvent,
     ConsentEvent,
@@ -68,6 +68,76 @@ def test_sar_clock_workflow_moves_the_due_date(database_url: str) -> None:
             sar.extend(session, ticket, "again", "agent@x.org", today=date(2026, 11, 21))
         sar.close(session, ticket, "sent by secure email", "agent@x.org")
         assert ticket.status == TicketStatus.RESOLVED
+
+
+AGENT = "agent@x.org"
+LATER = date(2026, 11, 30)  # "today" in the edge tests below
+
+
+def test_id_received_without_a_request_does_not_restart_the_clock(database_url: str) -> None:
+    with db.session_scope(database_url) as session:
+        ticket = _sar(session)  # received 3 Nov 2026: due 3 Dec
+        sar.mark_id_received(session, ticket, date(2026, 11, 20), AGENT, today=LATER)
+        assert ticket.sar.due_on == date(2026, 12, 3)
+        assert ticket.sar.id_received_on == date(2026, 11, 20)
+        event = audit.events_for(session, ticket.reference)[-1]
+        assert event.action == "sar.id_received" and event.detail["clock_restarted"] is False
+
+
+def test_requested_id_restarts_the_clock_once(database_url: str) -> None:
+    with db.session_scope(database_url) as session:
+        ticket = _sar(session)
+        sar.request_id(session, ticket, AGENT, today=date(2026, 11, 4))
+        sar.mark_id_received(session, ticket, date(2026, 11, 10), AGENT, today=LATER)
+        assert ticket.sar.due_on == date(2026, 12, 10)
+        with pytest.raises(ValueError, match="already recorded as received on 10 November"):
+            sar.mark_id_received(session, ticket, date(2026, 11, 25), AGENT, today=LATER)
+        assert ticket.sar.due_on == date(2026, 12, 10)
+
+
+@pytest.mark.parametrize(
+    ("step", "on", "message"),
+    [
+        ("id_received", date(2026, 12, 1), "in the future"),
+        ("id_received", date(2026, 11, 2), "before the request was received"),
+        ("pause", date(2026, 12, 1), "in the future"),
+        ("pause", date(2026, 10, 30), "before the request was received"),
+    ],
+)
+def test_dates_staff_enter_are_checked(
+    database_url: str, step: str, on: date, message: str
+) -> None:
+    with db.session_scope(database_url) as session:
+        ticket = _sar(session)
+        with pytest.raises(ValueError, match=message):
+            if step == "id_received":
+                sar.mark_id_received(session, ticket, on, AGENT, today=LATER)
+            else:
+                sar.pause(session, ticket, on, AGENT, "which years?", today=LATER)
+        assert ticket.sar.id_received_on is None and ticket.sar.paused_on is None
+
+
+def test_resume_date_is_checked_against_the_pause_and_today(database_url: str) -> None:
+    with db.session_scope(database_url) as session:
+        ticket = _sar(session)
+        sar.pause(session, ticket, date(2026, 11, 12), AGENT, "which years?", today=LATER)
+        with pytest.raises(ValueError, match="paused on 12 November 2026, after 11 November"):
+            sar.resume(session, ticket, date(2026, 11, 11), AGENT, today=LATER)
+        with pytest.raises(ValueError, match="in the future"):
+            sar.resume(session, ticket, date(2026, 12, 1), AGENT, today=LATER)
+        assert sar.paused_days_so_far(ticket.sar, LATER) == 18
+        sar.resume(session, ticket, date(2026, 11, 16), AGENT, today=LATER)
+        assert ticket.sar.paused_days == 4 and ticket.sar.due_on == date(2026, 12, 7)
+
+
+def test_id_request_after_the_due_date_is_refused_with_the_reason(database_url: str) -> None:
+    with db.session_scope(database_url) as session:
+        ticket = _sar(session)  # due 3 Dec 2026
+        with pytest.raises(ValueError, match="too late to ask for ID: .* due on 03 December 2026"):
+            sar.request_id(session, ticket, AGENT, today=date(2026, 12, 4))
+        assert ticket.sar.id_required is False and ticket.sar.due_on == date(2026, 12, 3)
+        sar.request_id(session, ticket, AGENT, today=date(2026, 12, 3))  # the last day is fine
+        assert ticket.sar.due_on is None
 
 
 def test_extension_must_be_within_the_first_month(database_url: str) -> None:
