@@ -131,18 +131,17 @@ def user_for_token(session: Session, token: str, now: datetime | None = None) ->
 def revoke(session: Session, who: str, actor: str = audit.SYSTEM) -> int:
     """Revoke by token id (one token) or by e-mail (every live token of that account, and
     its inbox sessions). Returns how many tokens were revoked."""
-    who = who.strip()
+    who, now = who.strip(), utcnow()
     if "@" in who:
         user = find(session, who)
         if user is None:
             raise LookupError(f"no staff account for {who}")
-        live = [t for t in user.tokens if t.revoked_at is None]
+        live = [t for t in user.tokens if t.revoked_at is None and t.expires_at > now]
         end_sessions(session, user)
     elif who.isdigit() and (token := session.get(StaffToken, int(who))) is not None:
         user, live = token.user, [token] if token.revoked_at is None else []
     else:
         raise LookupError(f"no staff account or token id {who}")
-    now = utcnow()
     for token in live:
         token.revoked_at = now
     audit.log(
