@@ -56,7 +56,7 @@ class TicketStatus(enum.StrEnum):
 class ConversationState(enum.StrEnum):
     BOT = "bot"  # the assistant answers
     STAFF = "staff"  # handed off: the bot stays silent, messages go to the ticket thread
-    ENDED = "ended"  # the resident ended and deleted the chat
+    # "End and delete this chat" deletes the conversation; there is no "ended" state.
 
 
 class Conversation(Base):

@@ -44,8 +44,6 @@ def _live_conversation(session: Any, conversation_id: str) -> Conversation:
     conversation = conversations.get(session, conversation_id)
     if conversation is None or conversation.channel != "web":
         abort(404)
-    if conversation.state == ConversationState.ENDED:
-        abort(404)
     return conversation
 
 

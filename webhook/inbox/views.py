@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from casework import audit, conversations, sar, tickets
-from casework.models import ConversationState, StaffUser, Ticket, TicketStatus
+from casework.models import StaffUser, Ticket, TicketStatus
 from webhook import outbox, queue
 from webhook.inbox import bp, me
 from webhook.state import state
@@ -99,8 +99,6 @@ def ticket(reference: str) -> Any:
 def _reply_blocker(conversation: Any) -> str | None:
     if conversation is None:
         return "This request has no conversation to reply in: use the contact details."
-    if conversation.state == ConversationState.ENDED:
-        return "The resident ended this chat: use the contact details."
     if conversation.channel == "sms" and conversation.sms_blocked:
         return "The resident texted STOP: no SMS can be sent. Use another channel."
     return None
