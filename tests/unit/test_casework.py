@@ -293,3 +293,30 @@ def test_forget_tracker_deletes_rasas_copy_of_the_conversation(tmp_path) -> None
     assert left == ["kept"]
     assert retention.forget_tracker(None, ["kept"]) == 0
     assert retention.forget_tracker(f"sqlite:///{tmp_path / 'empty.db'}", ["kept"]) == 0
+
+
+def test_migration_carries_an_old_token_over_with_an_expiry(tmp_path) -> None:  # noqa: ANN001
+    """Revision 0004: a token issued before it keeps working for 90 days, then expires;
+    the old never-expiring column is emptied."""
+    from alembic import command
+    from sqlalchemy import text
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    command.upgrade(db.alembic_config(url), "0003_append_only")
+    old_token = "an-old-token-from-before-expiry"
+    with db.get_engine(url).begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO staff_users (email, name, role, password_hash, api_token_hash, "
+                "failed_logins, active, created_at) VALUES ('old@example.org', 'Old', 'agent', "
+                "'x', :hash, 0, 1, '2026-01-01 00:00:00')"
+            ),
+            {"hash": staff._token_hash(old_token)},
+        )
+    db.upgrade(url)
+    with db.session_scope(url) as session:
+        assert staff.user_for_token(session, old_token).email == "old@example.org"
+        later = utcnow() + timedelta(days=91)
+        assert staff.user_for_token(session, old_token, now=later) is None
+        left = session.execute(text("SELECT api_token_hash FROM staff_users")).scalar()
+        assert left is None
