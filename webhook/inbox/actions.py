@@ -16,7 +16,7 @@ from casework import audit, conversations, handoff, sar, tickets
 from casework.models import Ticket, TicketKind, TicketNote, TicketStatus, utcnow
 from webhook import outbox, sms_format
 from webhook.auth import StaffPrincipal
-from webhook.inbox import bp, me
+from webhook.inbox.blueprint import bp, me
 from webhook.inbox.views import _load, _reply_blocker
 from webhook.rasa_client import RasaUnavailable
 from webhook.state import state

@@ -12,7 +12,7 @@ from flask_login import login_required
 from casework import audit, sar
 from webhook import queue
 from webhook.auth import admin_required
-from webhook.inbox import bp, me
+from webhook.inbox.blueprint import bp, me
 from webhook.state import state
 
 CSV_FIELDS = [

@@ -14,7 +14,7 @@ from wtforms.validators import DataRequired, Length
 
 from casework import staff
 from webhook.auth import StaffPrincipal, sign_out
-from webhook.inbox import bp, me
+from webhook.inbox.blueprint import bp, me
 from webhook.state import state
 
 

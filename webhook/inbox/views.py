@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from casework import audit, conversations, sar, tickets
 from casework.models import StaffUser, Ticket, TicketStatus
 from webhook import outbox, queue
-from webhook.inbox import bp, me
+from webhook.inbox.blueprint import bp, me
 from webhook.state import state
 
 
