@@ -157,11 +157,17 @@ def mark_id_received(
 def pause(
     session: Session, ticket: Ticket, on: date, actor: str, reason: str, today: date | None = None
 ) -> None:
-    """Waiting for clarification from the resident: the clock pauses."""
+    """Waiting for clarification from the resident: the clock pauses. Not from a day past
+    the due date: a paused SAR is shown as paused, and that must not hide a missed one."""
     sar = _sar(ticket)
     if sar.paused_on is not None:
         raise ValueError("the clock is already paused")
     check_entered_date(sar, on, today)
+    if sar.due_on is not None and on > sar.due_on:
+        raise ValueError(
+            f"too late to pause: the response was due on {sar.due_on:%d %B %Y}. "
+            "Respond now, or record why the request cannot be answered."
+        )
     sar.paused_on = on
     set_status(session, ticket, TicketStatus.WAITING, actor)
     audit.log(session, actor, "sar.paused", ticket.reference, on=on.isoformat(), reason=reason)

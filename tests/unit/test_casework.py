@@ -140,6 +140,20 @@ def test_id_request_after_the_due_date_is_refused_with_the_reason(database_url: 
         assert ticket.sar.due_on is None
 
 
+def test_a_pause_from_after_the_due_date_is_refused(database_url: str) -> None:
+    with db.session_scope(database_url) as session:
+        ticket = _sar(session)  # due 3 Dec 2026
+        with pytest.raises(ValueError, match="too late to pause: .* due on 03 December 2026"):
+            sar.pause(
+                session, ticket, date(2026, 12, 4), AGENT, "which years?", today=date(2026, 12, 10)
+            )
+        assert ticket.sar.paused_on is None
+        sar.pause(
+            session, ticket, date(2026, 12, 3), AGENT, "which years?", today=date(2026, 12, 10)
+        )
+        assert ticket.sar.paused_on == date(2026, 12, 3)
+
+
 def test_extension_must_be_within_the_first_month(database_url: str) -> None:
     with db.session_scope(database_url) as session:
         ticket = _sar(session, received=date(2026, 9, 1))
