@@ -91,15 +91,40 @@ def cmd_staff_add(args: argparse.Namespace) -> int:
 
 
 def cmd_staff_token(args: argparse.Namespace) -> int:
+    """Prints the token alone on stdout (scripts read it); its id and expiry on stderr."""
+    from casework import staff
+    from privacybot.settings import load_settings
+
+    settings = load_settings()
+    days = args.days if args.days is not None else settings.staff_token_days
+    db.upgrade(settings.database_url)
+    try:
+        with db.session_scope(settings.database_url) as session:
+            issued = staff.issue(session, args.email, days)
+    except (LookupError, ValueError) as error:
+        print(f"privacybot: {error}", file=sys.stderr)
+        return 2
+    print(issued.secret)
+    print(
+        f"token id {issued.id}, expires {issued.expires_at:%Y-%m-%d %H:%M} UTC; "
+        f"revoke with: privacybot staff revoke {issued.id}",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def cmd_staff_revoke(args: argparse.Namespace) -> int:
     from casework import staff
 
     db.upgrade()
     try:
         with db.session_scope() as session:
-            print(staff.issue_token(session, args.email))
+            count = staff.revoke(session, args.who)
     except LookupError as error:
         print(f"privacybot: {error}", file=sys.stderr)
         return 2
+    ended = " and signed its inbox sessions out" if "@" in args.who else ""
+    print(f"revoked {count} token(s){ended}")
     return 0
 
 

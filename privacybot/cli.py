@@ -67,7 +67,18 @@ def build_parser() -> argparse.ArgumentParser:
     add.set_defaults(func=_lazy("casework.commands:cmd_staff_add"))
     token = staff_sub.add_parser("token", help="issue an API bearer token for a staff account")
     token.add_argument("email")
+    token.add_argument(
+        "--days",
+        type=int,
+        default=None,
+        help="lifetime (default: $STAFF_TOKEN_DAYS or 90)",
+    )
     token.set_defaults(func=_lazy("casework.commands:cmd_staff_token"))
+    revoke = staff_sub.add_parser(
+        "revoke", help="revoke one API token (by id) or every token and session of an account"
+    )
+    revoke.add_argument("who", metavar="EMAIL_OR_TOKEN_ID")
+    revoke.set_defaults(func=_lazy("casework.commands:cmd_staff_revoke"))
 
     sup = sub.add_parser("suppressions", help="the marketing suppression list")
     sup_sub = sup.add_subparsers(dest="suppressions_command", required=True)
