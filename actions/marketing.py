@@ -381,7 +381,7 @@ class ActionSubmitMarketingOptOut(Action):
     ) -> dict[str, Any]:
         """The ticket (with the contacts, for staff), a ledger row per channel keyed on
         the contact, and a confirmation text through the outbox: one transaction."""
-        from casework import conversations, suppressions, tickets
+        from casework import conversations, outbox, suppressions, tickets
         from casework.models import TicketKind
         from casework.pseudonym import pseudonym_secret
         from casework.sar import today_uk
@@ -434,8 +434,9 @@ class ActionSubmitMarketingOptOut(Action):
                     days=policy.working_days,
                     phone=org.contact.get("phone", ""),
                 )
-                text_status = suppressions.queue_sms(
+                text_status = outbox.queue(
                     session,
+                    channel=outbox.SMS,
                     conversation_id=tracker.sender_id,
                     to=given["sms"],
                     body=body,
