@@ -173,3 +173,28 @@ def test_bad_input_is_asked_again_and_never_recorded(stack: Any, bad: str, reask
     kept = str(ticket.details) + ticket.summary + str(ticket.contact)
     assert bad.strip()[:30] not in kept and "example.com" in kept
     assert "sam.smith.example.com" not in kept
+
+
+def test_a_first_message_for_my_mum_is_confirmed_with_buttons_not_assumed(stack: Any) -> None:
+    me = WebResident(stack)
+    assert "full name" in me.says("I want a copy of my mum's records")
+    asked = me.say("Sam Smith")
+    question = "\n".join(m.get("text") or "" for m in asked)
+    assert "You mentioned your mum" in question, question
+    titles = [b["title"] for m in asked for b in m.get("buttons") or []]
+    assert titles == ["Yes, for someone else", "No, it's for me"]
+    assert me.tracker()["slots"]["sar_for_someone_else"] is None  # not guessed
+    assert "person whose information" in me.says("someone else")  # the button's payload
+    assert me.tracker()["slots"]["sar_for_someone_else"] == "other"
+
+
+def test_an_ambiguous_message_gets_buttons_and_no_record(stack: Any) -> None:
+    """Its two best readings are a withdrawal and a marketing opt-out, close together:
+    the resident chooses; nothing is recorded on a guess."""
+    me = WebResident(stack)
+    reply = me.say("I don't want to be in your magazine or get your emails")
+    payloads = {b["payload"] for m in reply for b in m.get("buttons") or []}
+    assert {"Stop sending me marketing", "I want to withdraw my consent"} <= payloads, reply
+    assert tickets_of(stack, me.conversation_id) == []
+    assert ledger_from(stack, me.conversation_id) == []
+    assert not (me.tracker().get("active_loop") or {}).get("name")  # no form started
