@@ -68,6 +68,7 @@ def main() -> int:
     report["sections"]["Knowledge index"] = run_knowledge_bench()
     if not args.skip_stack:
         from tests.bench.dialogue_bench import run_dialogue_bench
+        from tests.bench.records_bench import run_records_bench
         from tests.bench.routing_bench import run_routing_bench
         from tests.bench.web_bench import run_web_bench
 
@@ -78,6 +79,9 @@ def main() -> int:
                     run_routing_bench(stack.web_url, stack.rasa_url, stack.rasa_token)
                 )
                 report["sections"]["Dialogue (Rasa + actions)"] = run_dialogue_bench(stack)
+                report["sections"]["Wrong records (scripted residents)"] = run_records_bench(
+                    stack.web_url, stack.database_url
+                )
                 report["sections"]["Web and SMS endpoints"] = run_web_bench(stack)
             finally:
                 stack.stop()
