@@ -91,6 +91,11 @@ def build_parser() -> argparse.ArgumentParser:
     check.set_defaults(func=_lazy("privacybot.casework_commands:cmd_suppressions_check"))
 
     run = sub.add_parser("run", help="start rasa, actions and web; stop all on Ctrl-C")
+    run.add_argument(
+        "--scaled",
+        action="store_true",
+        help="the scale-out profile on one machine: PostgreSQL, Redis, two rasa, two actions",
+    )
     run.set_defaults(func=_lazy("privacybot.runner:cmd_run"))
     return parser
 
