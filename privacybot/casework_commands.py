@@ -97,6 +97,7 @@ def cmd_staff_add(args: argparse.Namespace) -> int:
 def cmd_staff_token(args: argparse.Namespace) -> int:
     """Prints the token alone on stdout (scripts read it); its id and expiry on stderr."""
     from casework import staff
+
     settings = load_settings()
     days = args.days if args.days is not None else settings.staff_token_days
     db.upgrade(settings.database_url)
@@ -137,6 +138,7 @@ def cmd_suppressions_check(args: argparse.Namespace) -> int:
 
     from casework import suppressions
     from casework.pseudonym import pseudonym_secret
+
     settings = load_settings()
     db.upgrade(settings.database_url)
     with db.session_scope(settings.database_url) as session:

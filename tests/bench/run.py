@@ -86,8 +86,8 @@ def main() -> int:
                         run_routing_bench(stack.web_url, stack.rasa_url, stack.rasa_token)
                     )
                     report["sections"]["Dialogue (Rasa + actions)"] = run_dialogue_bench(stack)
-                    report["sections"]["Wrong records (scripted residents)"] = (
-                        run_records_bench(stack.web_url, stack.database_url)
+                    report["sections"]["Wrong records (scripted residents)"] = run_records_bench(
+                        stack.web_url, stack.database_url
                     )
                     report["sections"]["Web and SMS endpoints"] = run_web_bench(stack)
                 report["sections"]["Load and soak (16 residents, web + SMS)"] = run_load_bench(
