@@ -210,6 +210,7 @@ class Stack:
                 # Workers that outlived their parent are in its group: none may keep a port.
                 _signal_group(process, signal.SIGKILL)
                 process.popen.wait()
+                _wait_group_gone(process)
                 if process.log:
                     process.log.close()
                     process.log = None
@@ -258,6 +259,22 @@ def _signal_group(process: Process, sig: signal.Signals) -> None:
         os.killpg(process.popen.pid, sig)  # the child leads its own group (new session)
     except (ProcessLookupError, PermissionError):
         pass  # the whole group is already gone
+
+
+def _wait_group_gone(process: Process, timeout: float = 5.0) -> None:
+    """SIGKILL is delivered, not awaited: a loaded machine can take a moment to end the
+    group's workers, and until then they hold their ports. Wait (briefly) for the group
+    to empty, so `stop()` returning means the ports are free."""
+    if process.popen is None:
+        return
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(process.popen.pid, 0)
+        except (ProcessLookupError, PermissionError):
+            return
+        time.sleep(0.05)
+    log.warning("%s: part of its process group is still ending", process.name)
 
 
 def make_stack(overrides: Mapping[str, str] | None = None) -> Stack:

@@ -4,8 +4,9 @@ commands, huge and empty fields, forged and real signatures. Every answer is a d
 status (never 5xx), and no request leaves a partial record: a refused request stores
 nothing, an accepted one is stored and answered.
 
-hypothesis is not in the environment, so the cases come from a seeded generator (the
-same 400 cases every run; a failure names its seed and case number)."""
+Two passes: a seeded generator of hand-picked nasties (the same 400 cases every run; a
+failure names its seed and case number) and hypothesis over any JSON and any signed SMS
+body (derandomised, so CI sees the same examples; a failure is shrunk to its smallest)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,8 @@ from typing import Any
 
 import pytest
 from flask import Flask
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import func, select
 from twilio.request_validator import RequestValidator
 
@@ -194,3 +197,72 @@ def test_half_an_emoji_is_stored_as_a_replacement_character(app: Flask, rasa: Fa
     )
     assert response.status_code == 200
     assert rasa.received[-1][1] == "hi \ufffd"
+
+
+# Property-based pass (hypothesis): any JSON a browser or script could post, derandomised
+# so CI sees the same examples every run, bounded to keep the unit suite quick.
+_json = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
+    ),
+    max_leaves=6,
+)
+_chat_bodies = st.one_of(
+    _json,
+    st.fixed_dictionaries(
+        {"text": st.one_of(st.text(max_size=1200), _json)},
+        optional={"conversation_id": st.one_of(st.text(max_size=40), _json)},
+    ),
+)
+
+
+@settings(
+    max_examples=120,
+    derandomize=True,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(body=_chat_bodies)
+def test_any_json_body_is_answered_or_refused_whole(app: Flask, body: Any) -> None:
+    before = _count(app, Message)
+    response = app.test_client().post("/api/chat", json=body)
+    assert response.status_code in {200, 400, 404, 413, 415}
+    if response.status_code != 200:
+        assert _count(app, Message) == before
+    assert _unanswered(app) == 0
+
+
+_sms_text = st.text(
+    alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"),
+    max_size=1700,
+)
+
+
+@settings(
+    max_examples=80,
+    derandomize=True,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(body=_sms_text, sender=st.sampled_from(["+447700900125", "07700 900126", "+1", ""]))
+def test_any_signed_sms_body_is_stored_and_answered_or_refused(
+    app: Flask, body: str, sender: str
+) -> None:
+    form = {
+        "MessageSid": "SM" + uuid.uuid4().hex,
+        "AccountSid": "AC" + "0" * 32,
+        "From": sender,
+        "To": "+447700900000",
+        "Body": body,
+    }
+    signature = RequestValidator(TOKEN).compute_signature(PUBLIC + "/sms/inbound", form)
+    before = _inbound(app)
+    response = app.test_client().post(
+        "/sms/inbound", data=form, headers={"X-Twilio-Signature": signature}
+    )
+    assert response.status_code in {200, 400, 413}
+    if response.status_code != 200:
+        assert _inbound(app) == before
+    state(app).wait_idle()
+    assert _unanswered(app) == 0
