@@ -134,6 +134,14 @@ def _passage_out(p: dict, score: float) -> dict:
     }
 
 
+def _third_party_check(passages: list[dict], known_words: frozenset[str], org: str | None):
+    from knowledge.thirdparty import ThirdPartyCheck, proper_names
+
+    own = {w for n in _own_names(org) for w in _plain_words(n)}
+    own |= {w for p in passages for w in _plain_words(p["organisation"])}
+    return ThirdPartyCheck(known_words, own, proper_names(p["text"] for p in passages))
+
+
 class Answerer:
     def __init__(self, org: str | None, index_dir: Path | str | None = None) -> None:
         from knowledge.index import build_org_index, load_index, org_index_current, org_index_dir
@@ -156,6 +164,7 @@ class Answerer:
         self.identifiers = frozenset(
             t for p in self.bundle.passages for t in _identifiers(p["text"])
         )
+        self.third_party = _third_party_check(self.bundle.passages, self.known_words, org)
         self._lock = threading.Lock()
 
     def ask(self, question: str, notice: str | None = None) -> dict:
@@ -224,6 +233,10 @@ class Answerer:
             result["reason_code"] = bad
             return result
         verdict = self._decide(text, qread, ranked)
+        if verdict["reason"] is None and self.third_party.about_other_company(
+            focus[0] if focus else raw
+        ):
+            verdict["reason"] = "out_of_scope"
         result["confidence"] = verdict["confidence"]
         if verdict["reason"]:
             result["reason"] = REASONS[verdict["reason"]]
