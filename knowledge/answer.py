@@ -167,9 +167,19 @@ class Answerer:
         self.third_party = _third_party_check(self.bundle.passages, self.known_words, org)
         self._lock = threading.Lock()
 
-    def ask(self, question: str, notice: str | None = None) -> dict:
-        """Answer one question: a dict with answered/answer/reason/citation/passages."""
-        return self.ask_batch([question], notice=notice)[0]
+    def ask(self, question: str, notice: str | None = None, previous: str | None = None) -> dict:
+        """Answer one question: a dict with answered/answer/reason/citation/passages.
+
+        `previous`: the resident's previous question in this conversation, so a follow-up
+        ("how long for?", "and the council?") is read against it."""
+        from knowledge.followup import contextual_query
+
+        asked = contextual_query(question, previous) if isinstance(question, str) else question
+        result = self.ask_batch([asked], notice=notice)[0]
+        if asked is not question:
+            result["question"] = question
+            result["read_with_previous"] = True
+        return result
 
     def ask_batch(self, questions: list[str], notice: str | None = None) -> list[dict]:
         """Answer several questions with one embedding call (CLI --jsonl, evaluation)."""
