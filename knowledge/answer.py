@@ -137,9 +137,13 @@ def _passage_out(p: dict, score: float) -> dict:
 def _third_party_check(passages: list[dict], known_words: frozenset[str], org: str | None):
     from knowledge.thirdparty import ThirdPartyCheck, proper_names
 
-    own = {w for n in _own_names(org) for w in _plain_words(n)}
-    own |= {w for p in passages for w in _plain_words(p["organisation"])}
-    return ThirdPartyCheck(known_words, own, proper_names(p["text"] for p in passages))
+    def words(text: str) -> set[str]:  # whole tokens: "let2barnet", "twenty11"
+        return set(re.findall(r"[a-z0-9']+", text.lower()))
+
+    own = {w for n in _own_names(org) for w in words(n)}
+    own |= {w for p in passages for w in words(f"{p['organisation']} {p['notice']}")}
+    known = set(known_words) | {w for p in passages for w in words(p["text"])}
+    return ThirdPartyCheck(known, own, proper_names(p["text"] for p in passages))
 
 
 class Answerer:

@@ -43,7 +43,7 @@ _PLATFORM_THINGS = (
 _KEEP_ON = re.compile(
     r"\b(?:save|saving|saved|store|storing|stored|keep|keeping|put|putting|leave|leaving|"
     r"upload|uploading|post|posting)\s+(?:my\s+)?(?:\w+\s+){0,2}?"
-    r"(?:card|cards|card details|bank details|photos|pictures|password|passwords|"
+    r"(?P<thing>card|cards|card details|bank details|photos|pictures|password|passwords|"
     r"details|data|info|videos)\s+(?:on|in|with|to)\s+(?P<org>[a-z0-9&']+)",
     re.IGNORECASE,
 )
@@ -54,6 +54,12 @@ _ACTOR = re.compile(
 )
 _OWN_THING = re.compile(
     rf"\bmy\s+(?P<org>[a-z0-9&']+)\s+(?:{_PLATFORM_THINGS})\b", re.IGNORECASE
+)
+_DATA_OBJECT = re.compile(
+    r"\b(?:my|our|me|us|your)\b.{0,30}\b(?:data|info|information|details|photos|pictures|"
+    r"recordings|messages|card|number|address|location|searches|history|conversations)\b|"
+    r"\b(?:data|info|information|details)\b",
+    re.IGNORECASE,
 )
 _AT_START_ACTOR = re.compile(
     rf"^\s*(?:what|how|why|where)\s+(?:{_AUX})\s+(?P<org>[a-z0-9&']+)\s+"
@@ -103,8 +109,11 @@ class ThirdPartyCheck:
         return (named_ok and low in self.names) or self._foreign(low)
 
     def about_other_company(self, text: str) -> bool:
+        # An unknown word as the actor counts only when data is the object ("will workmen
+        # know to wait" is about a visit, "does tiktok sell my data" is not).
+        data = bool(_DATA_OBJECT.search(text))
         for m in _ACTOR.finditer(text):
-            if self._outside(m.group("org"), consumer_ok=True):
+            if data and self._outside(m.group("org"), consumer_ok=True):
                 return True
         # "my google account": the account is Google's even though the notices name Google.
         for m in _OWN_THING.finditer(text):
@@ -116,6 +125,8 @@ class ThirdPartyCheck:
         for m in _KEEP_ON.finditer(text):
             org = m.group("org").lower()
             # Somewhere the resident keeps a card: another company unless it is ours.
-            if org not in self.own and (org in self.names or self._foreign(org)):
+            # An unknown place counts for payment things only ("my data on file" is ours).
+            card = m.group("thing").lower().startswith(("card", "bank", "password"))
+            if org not in self.own and (org in self.names or (card and self._foreign(org))):
                 return True
         return False
