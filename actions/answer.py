@@ -130,6 +130,9 @@ def citation_line(citation: dict[str, Any] | None) -> str:
 
 
 def format_answer(result: dict[str, Any]) -> str:
+    parts = result.get("parts")
+    if parts:  # a two-part question: each answer with its own citation
+        return "\n\n".join(format_answer(p) for p in parts)
     cite = citation_line(result.get("citation"))
     answer = str(result.get("answer") or "").strip()
     return f"{answer}\n{cite}" if cite else answer

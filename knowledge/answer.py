@@ -134,6 +134,21 @@ def _passage_out(p: dict, score: float) -> dict:
     }
 
 
+def _with_parts(whole: dict, answers: list[dict]) -> dict:
+    """Two parts answered from two different passages: both answers, each with its
+    citation (`parts`); `answer` holds both for callers that show one text."""
+    if not whole["answered"] or len(answers) < 2 or not all(a["answered"] for a in answers):
+        return whole
+    if (
+        answers[0]["citation"] == answers[1]["citation"]
+        or answers[0]["answer"] in (answers[1]["answer"])
+    ):
+        return whole
+    whole["parts"] = [{"answer": _clip(a["answer"]), "citation": a["citation"]} for a in answers]
+    whole["answer"] = "\n\n".join(p["answer"] for p in whole["parts"])
+    return whole
+
+
 def _third_party_check(passages: list[dict], known_words: frozenset[str], org: str | None):
     from knowledge.thirdparty import ThirdPartyCheck, proper_names
 
@@ -177,13 +192,17 @@ class Answerer:
         `previous`: the resident's previous question in this conversation, so a follow-up
         ("how long for?", "and the council?") is read against it."""
         from knowledge.followup import contextual_query
+        from knowledge.multipart import question_parts
 
-        asked = contextual_query(question, previous) if isinstance(question, str) else question
-        result = self.ask_batch([asked], notice=notice)[0]
+        if not isinstance(question, str):
+            return self.ask_batch([question], notice=notice)[0]
+        asked = contextual_query(question, previous)
+        parts = question_parts(asked) if asked is question else []
+        whole, *answers = self.ask_batch([asked, *parts], notice=notice)
         if asked is not question:
-            result["question"] = question
-            result["read_with_previous"] = True
-        return result
+            whole["question"] = question
+            whole["read_with_previous"] = True
+        return _with_parts(whole, answers)
 
     def ask_batch(self, questions: list[str], notice: str | None = None) -> list[dict]:
         """Answer several questions with one embedding call (CLI --jsonl, evaluation)."""

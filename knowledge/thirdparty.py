@@ -52,9 +52,7 @@ _ACTOR = re.compile(
     rf"(?:(?:ever|really|actually|still|secretly|just)\s+)?(?:{_DATA_VERBS})\b",
     re.IGNORECASE,
 )
-_OWN_THING = re.compile(
-    rf"\bmy\s+(?P<org>[a-z0-9&']+)\s+(?:{_PLATFORM_THINGS})\b", re.IGNORECASE
-)
+_OWN_THING = re.compile(rf"\bmy\s+(?P<org>[a-z0-9&']+)\s+(?:{_PLATFORM_THINGS})\b", re.IGNORECASE)
 _DATA_OBJECT = re.compile(
     r"\b(?:my|our|me|us|your)\b.{0,30}\b(?:data|info|information|details|photos|pictures|"
     r"recordings|messages|card|number|address|location|searches|history|conversations)\b|"

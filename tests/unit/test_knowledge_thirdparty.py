@@ -64,3 +64,12 @@ def test_follow_ups_lean_on_the_previous_question(q: str) -> None:
 def test_whole_questions_stand_alone(q: str) -> None:
     assert contextual_query(q, "do you share my data") == q
     assert contextual_query("who can see it?", None) == "who can see it?"
+
+
+def test_two_questions_become_two_parts() -> None:
+    from knowledge.multipart import question_parts
+
+    parts = question_parts("How long do you keep my tenancy file? And who can see it?")
+    assert parts[0] == "How long do you keep my tenancy file?"
+    assert parts[1].startswith("And who can see it?") and "tenancy file" in parts[1]
+    assert question_parts("how long do you keep my tenancy file?") == []
