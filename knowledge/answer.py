@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from knowledge.aliases import notice_aliases, with_aliases
 from knowledge.chunk import split_sentences
 from knowledge.focus import question_focus
 from knowledge.lexical import STOPWORDS, tokens
@@ -183,6 +184,7 @@ class Answerer:
         self.identifiers = frozenset(
             t for p in self.bundle.passages for t in _identifiers(p["text"])
         )
+        self.aliases = notice_aliases(p["text"] for p in self.bundle.passages)
         self.third_party = _third_party_check(self.bundle.passages, self.known_words, org)
         self._lock = threading.Lock()
 
@@ -210,7 +212,9 @@ class Answerer:
 
         checks = [check_input(q, self.known_words) for q in questions]
         texts = [
-            normalise_question(q, self.self_names) if bad is None else FALLBACK_QUERY
+            normalise_question(with_aliases(q, self.aliases), self.self_names)
+            if bad is None
+            else FALLBACK_QUERY
             for q, bad in zip(questions, checks, strict=True)
         ]
         focus = [

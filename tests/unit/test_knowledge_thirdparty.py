@@ -73,3 +73,13 @@ def test_two_questions_become_two_parts() -> None:
     assert parts[0] == "How long do you keep my tenancy file?"
     assert parts[1].startswith("And who can see it?") and "tenancy file" in parts[1]
     assert question_parts("how long do you keep my tenancy file?") == []
+
+
+def test_short_names_are_read_with_the_notice_long_form() -> None:
+    from knowledge.aliases import notice_aliases, with_aliases
+
+    text = "We may share it with the Department for Work and Pensions (DWP) and MPs."
+    aliases = notice_aliases([text])
+    assert aliases == {"dwp": "Department for Work and Pensions"}
+    assert with_aliases("do u tell the dwp", aliases).endswith("(Department for Work and Pensions)")
+    assert with_aliases("who sees my file", aliases) == "who sees my file"
