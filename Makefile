@@ -26,11 +26,12 @@ BOT_FILES := config.yml $(shell find bot -name '*.yml' -not -path 'bot/tests/*' 
 ENCODER_STAMP := models/minilm-onnx/.exported-$(call hash,knowledge/encoder_export.py requirements/app.lock)
 MODEL_STAMP := models/.trained-$(call hash,$(BOT_FILES) bot/minilm_featurizer.py)
 
-.PHONY: help setup venv venv-rasa index nlu-encoder model system-deps run test test-bot lint format bench lock clean
+.PHONY: help setup venv venv-rasa index nlu-encoder model system-deps run test test-bot lint format bench lock clean run-scaled
 
 help:
 	@echo "make run    set up whatever is missing, then start rasa, actions and web"
 	@echo "make test   set up whatever is missing, then run every check and test"
+	@echo "make run-scaled  the same with PostgreSQL, Redis, two rasa and three web workers"
 	@echo "make bench  quality, latency and memory report -> var/bench/report.md"
 
 setup: venv venv-rasa index model
@@ -83,6 +84,11 @@ $(AXE_STAMP): tests/browser/package-lock.json
 
 run: setup
 	$(VENV)/bin/privacybot run
+
+# The scale-out profile on one machine (docs/deployment.md): throwaway PostgreSQL and
+# Redis unless DATABASE_URL / REDIS_HOST are given, two rasa + actions, three web workers.
+run-scaled: setup
+	$(VENV)/bin/privacybot run --scaled
 
 lint: venv
 	$(VENV)/bin/ruff check .

@@ -30,16 +30,26 @@ REQUEST_PAYLOADS = {
 MIN_CONFIDENCE = 0.15
 
 
+# An unclear "remove me" / "take me off" outside a form leans on `stop`: it can mean
+# either of these requests, so it is offered as both rather than guessed.
+STOP_MEANS = ("request_marketing_opt_out", "request_consent_withdrawal")
+
+
 def close_requests(ranking: list[dict[str, Any]]) -> list[str]:
-    """The two best readings when both are requests and both are plausible, else []."""
+    """The requests the two best readings stand for, when both are requests (or `stop`)
+    and both are plausible, else []."""
     readings = [r for r in ranking if r.get("name") != "nlu_fallback"][:2]
     if len(readings) < 2:
         return []
-    names = [str(r.get("name")) for r in readings]
-    plausible = all(float(r.get("confidence") or 0.0) >= MIN_CONFIDENCE for r in readings)
-    if plausible and all(name in REQUEST_PAYLOADS for name in names):
-        return names
-    return []
+    if any(float(r.get("confidence") or 0.0) < MIN_CONFIDENCE for r in readings):
+        return []
+    intents: list[str] = []
+    for name in (str(r.get("name")) for r in readings):
+        meant = STOP_MEANS if name == "stop" else (name,)
+        if not all(intent in REQUEST_PAYLOADS for intent in meant):
+            return []
+        intents += [intent for intent in meant if intent not in intents]
+    return intents
 
 
 def clarify_buttons(domain: DomainDict, intents: list[str]) -> tuple[str, list[dict[str, str]]]:

@@ -9,6 +9,7 @@ the landlord's systems, so the bot says what staff will do and by when, not "don
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -26,6 +27,7 @@ from actions.forms import (
     opening_request,
     said_for,
 )
+from actions.marketing import render
 from actions.parsers import parse_locator, parse_name
 from actions.text import MAX_ANSWER_CHARS, clean_text, looks_like_markup_or_payload, words
 from actions.transcript import transcript_of
@@ -193,17 +195,19 @@ class ActionSubmitConsentWithdrawal(Action):
         if not _complete(tracker, use, on_sms):
             dispatcher.utter_message(response="utter_consent_not_recorded")
             return resets
-        reference, method, contact = self._record(tracker, use, config, on_sms)
+        outcome = self._record(tracker, use, config, on_sms, domain)
+        if outcome is None:  # no contact we can key the withdrawal on or confirm to
+            dispatcher.utter_message(response="utter_consent_not_recorded")
+            return resets
         org = current_org()
-        detail = clean_text(tracker.get_slot("consent_detail"))
         dispatcher.utter_message(
             response="utter_consent_recorded",
-            use_name=use.name if use else f'"{detail}"',
-            reference=reference,
+            use_name=_use_name(tracker, use),
+            reference=outcome.reference,
             team=org.contact_team,
             days=config.working_days,
-            confirm_to=_confirm_route(method, contact),
         )
+        _tell_confirmation(dispatcher, outcome, on_sms, config.working_days)
         if use:
             dispatcher.utter_message(
                 response="utter_consent_what_changes", stops=use.stops, continues=use.continues
@@ -214,12 +218,22 @@ class ActionSubmitConsentWithdrawal(Action):
 
     @staticmethod
     def _record(
-        tracker: Tracker, use: ConsentUse | None, config: ConsentWithdrawal, on_sms: bool
-    ) -> tuple[str, str, str | None]:
-        from casework import conversations, ledger, tickets
+        tracker: Tracker,
+        use: ConsentUse | None,
+        config: ConsentWithdrawal,
+        on_sms: bool,
+        domain: DomainDict,
+    ) -> Recorded | None:
+        """The ticket (name, records locator and contact, for staff), a ledger row keyed
+        on the resident's contact (like a suppression, so a lookup by that contact finds
+        it) and the written confirmation in the outbox: one transaction."""
+        from casework import conversations, ledger, outbox, suppressions, tickets
         from casework.models import TicketKind
+        from casework.pseudonym import pseudonym_secret
+        from privacybot.settings import load_settings
 
         sender = tracker.sender_id
+        secret = pseudonym_secret(load_settings())
         purpose = use.id if use else OTHER
         detail = clean_text(tracker.get_slot("consent_detail")) or None
         name = clean_text(tracker.get_slot("consent_name"), 200)
@@ -230,6 +244,10 @@ class ActionSubmitConsentWithdrawal(Action):
             else:
                 method = tracker.get_slot("consent_contact_method")
                 contact = clean_text(tracker.get_slot("consent_contact"), 200)
+            try:
+                key = suppressions.key_for(method, contact or "", secret)
+            except suppressions.InvalidContact:
+                return None
             channel = conversations.channel_of(session, sender)
             what = use.name if use else f"something else ({detail})"
             ticket = tickets.create_ticket(
@@ -255,7 +273,7 @@ class ActionSubmitConsentWithdrawal(Action):
             )
             ledger.record(
                 session,
-                subject_key=conversations.subject_key_of(session, sender),
+                subject_key=key,
                 org=org_id(),
                 purpose=purpose,
                 decision="withdrawn",
@@ -263,7 +281,78 @@ class ActionSubmitConsentWithdrawal(Action):
                 source_conversation=sender,
                 ticket_reference=ticket.reference,
             )
-            return ticket.reference, method, contact
+            status = None
+            if method in outbox.CHANNELS and not on_sms:  # on SMS this reply confirms it
+                body = _confirmation_body(domain, method, tracker, use, ticket.reference, config)
+                status = outbox.queue(
+                    session,
+                    channel=method,
+                    conversation_id=sender,
+                    to=str(contact),
+                    body=body,
+                    secret=secret,
+                )
+                ticket.details = {**ticket.details, "confirmation": {method: status}}
+            return Recorded(ticket.reference, method, str(contact), status)
+
+
+@dataclass(frozen=True)
+class Recorded:
+    reference: str
+    method: str
+    contact: str
+    outbox_status: str | None  # None: nothing queued (post, or the SMS reply itself)
+
+
+def _use_name(tracker: Tracker, use: ConsentUse | None) -> str:
+    return use.name if use else f'"{clean_text(tracker.get_slot("consent_detail"))}"'
+
+
+def _confirmation_body(
+    domain: DomainDict,
+    method: str,
+    tracker: Tracker,
+    use: ConsentUse | None,
+    reference: str,
+    config: ConsentWithdrawal,
+) -> str:
+    org = current_org()
+    return render(
+        domain,
+        f"utter_consent_confirmation_{method}",
+        org=org.name,
+        use_name=_use_name(tracker, use),
+        reference=reference,
+        team=org.contact_team,
+        days=config.working_days,
+        phone=org.contact.get("phone", ""),
+    )
+
+
+def _tell_confirmation(
+    dispatcher: CollectingDispatcher, outcome: Recorded, on_sms: bool, days: int
+) -> None:
+    """How the withdrawal is confirmed in writing, or why the bot cannot do it itself."""
+    team = current_org().contact_team
+    where = mask(outcome.method, outcome.contact)
+    if on_sms:
+        dispatcher.utter_message(response="utter_consent_confirm_this_text")
+    elif outcome.outbox_status == "blocked":
+        dispatcher.utter_message(
+            response="utter_consent_confirm_text_blocked", digits=outcome.contact[-3:]
+        )
+    elif outcome.method == "sms":
+        dispatcher.utter_message(
+            response="utter_consent_confirm_text_sent", digits=outcome.contact[-3:]
+        )
+    elif outcome.method == "email":
+        dispatcher.utter_message(
+            response="utter_consent_confirm_email_queued", where=where, team=team, days=days
+        )
+    else:
+        dispatcher.utter_message(
+            response="utter_consent_confirm_post", where=where, team=team, days=days
+        )
 
 
 def _complete(tracker: Tracker, use: ConsentUse | None, on_sms: bool) -> bool:
@@ -275,14 +364,3 @@ def _complete(tracker: Tracker, use: ConsentUse | None, on_sms: bool) -> bool:
     if not on_sms:
         needed += ["consent_contact_method", "consent_contact"]
     return all(tracker.get_slot(slot) for slot in needed)
-
-
-def _confirm_route(method: str, contact: str | None) -> str:
-    if method == "sms" and not contact:
-        return "by text to this number"
-    where = mask(method, contact)
-    return {
-        "email": f"by email to {where}",
-        "sms": f"by text to {where}",
-        "post": f"by post to {where}",
-    }.get(method, "")

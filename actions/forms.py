@@ -17,7 +17,14 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import FormValidationAction
 
-from actions.text import MAX_ANSWER_CHARS, clean_text, is_question, looks_like_markup_or_payload
+from actions.parsers import parse_yes_no
+from actions.text import (
+    MAX_ANSWER_CHARS,
+    clean_text,
+    is_question,
+    looks_like_markup_or_payload,
+    words,
+)
 
 # After this many answers that did not validate, explain with an example instead of re-asking.
 PLAIN_REASKS = 2
@@ -46,6 +53,38 @@ def opening_request(tracker: Tracker, intent: str, slot: str) -> str | None:
     if is_question(text) or latest_intent(tracker) != intent:
         return None
     return text
+
+
+def _user_events(tracker: Tracker) -> list[tuple[int, dict[str, Any]]]:
+    return [(i, e) for i, e in enumerate(tracker.events) if e.get("event") == "user"]
+
+
+def opening_texts(tracker: Tracker, form: str, form_slots: tuple[str, ...]) -> list[str]:
+    """What the resident said to start this form: the message that started it, and,
+    when that was a "yes" to our offer, the message the offer answered.
+
+    While the form starts, Rasa's tracker does not yet hold the form's activation (the
+    latest one may be an earlier run's), so then the opening is the latest message."""
+    user = _user_events(tracker)
+    if tracker.get_slot("requested_slot") in form_slots:
+        events = tracker.events
+        start = next(
+            (
+                i
+                for i in range(len(events) - 1, -1, -1)
+                if events[i].get("event") == "active_loop" and events[i].get("name") == form
+            ),
+            len(events),
+        )
+        user = [(i, e) for i, e in user if i < start]
+    if not user:
+        return []
+    last = user[-1][1]
+    texts = [str(last.get("text") or "")]
+    intent = ((last.get("parse_data") or {}).get("intent") or {}).get("name")
+    if len(user) > 1 and len(words(texts[0])) <= 3 and parse_yes_no(texts[0], intent):
+        texts.insert(0, str(user[-2][1].get("text") or ""))
+    return texts
 
 
 def said_for(tracker: Tracker, slots: tuple[str, ...]) -> dict[str, str]:

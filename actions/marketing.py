@@ -34,10 +34,10 @@ from actions.common import (
     looks_like_markup_or_payload,
     opening_request,
     parse_name,
-    parse_yes_no,
     sms_number_of,
     words,
 )
+from actions.forms import opening_texts as form_opening_texts
 from casework import contacts
 
 FORM = "marketing_opt_out_form"
@@ -105,36 +105,9 @@ def needed_slots(channels: list[str], on_sms: bool) -> list[str]:
     return [s for s in slots if not (on_sms and s == "mkt_mobile")]
 
 
-def _user_events(tracker: Tracker) -> list[tuple[int, dict[str, Any]]]:
-    return [(i, e) for i, e in enumerate(tracker.events) if e.get("event") == "user"]
-
-
 def opening_texts(tracker: Tracker) -> list[str]:
-    """What the resident said to start this opt-out: the message that started the form,
-    and, when that was a "yes" to our offer, the message the offer answered.
-
-    While the form starts, Rasa's tracker does not yet hold the form's activation (the
-    latest one may be an earlier opt-out's), so then the opening is the latest message."""
-    user = _user_events(tracker)
-    if tracker.get_slot("requested_slot") in FORM_SLOTS:
-        events = tracker.events
-        start = next(
-            (
-                i
-                for i in range(len(events) - 1, -1, -1)
-                if events[i].get("event") == "active_loop" and events[i].get("name") == FORM
-            ),
-            len(events),
-        )
-        user = [(i, e) for i, e in user if i < start]
-    if not user:
-        return []
-    last = user[-1][1]
-    texts = [str(last.get("text") or "")]
-    intent = ((last.get("parse_data") or {}).get("intent") or {}).get("name")
-    if len(user) > 1 and len(words(texts[0])) <= 3 and parse_yes_no(texts[0], intent):
-        texts.insert(0, str(user[-2][1].get("text") or ""))
-    return texts
+    """What the resident said to start this opt-out (actions.forms.opening_texts)."""
+    return form_opening_texts(tracker, FORM, FORM_SLOTS)
 
 
 class ValidateMarketingOptOutForm(CountingFormValidation):
@@ -381,7 +354,7 @@ class ActionSubmitMarketingOptOut(Action):
     ) -> dict[str, Any]:
         """The ticket (with the contacts, for staff), a ledger row per channel keyed on
         the contact, and a confirmation text through the outbox: one transaction."""
-        from casework import conversations, suppressions, tickets
+        from casework import conversations, outbox, suppressions, tickets
         from casework.models import TicketKind
         from casework.pseudonym import pseudonym_secret
         from casework.sar import today_uk
@@ -434,8 +407,9 @@ class ActionSubmitMarketingOptOut(Action):
                     days=policy.working_days,
                     phone=org.contact.get("phone", ""),
                 )
-                text_status = suppressions.queue_sms(
+                text_status = outbox.queue(
                     session,
+                    channel=outbox.SMS,
                     conversation_id=tracker.sender_id,
                     to=given["sms"],
                     body=body,

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from casework.models import Conversation, ConversationState, Message, utcnow
+from casework.models import Conversation, Message, utcnow
 from casework.pseudonym import normalise_phone, subject_key
 
 
@@ -40,10 +40,7 @@ def get_or_create_sms(session: Session, phone: str, org: str, secret: str) -> Co
     """One conversation per phone number, continued across days."""
     key = subject_key(phone, secret)
     conversation = session.scalar(select(Conversation).where(Conversation.sender_key == key))
-    if conversation is None or conversation.state == ConversationState.ENDED:
-        if conversation is not None:  # an ended conversation gives its key up
-            conversation.sender_key = None
-            session.flush()
+    if conversation is None:
         conversation = Conversation(
             id=new_conversation_id(),
             org=org,

@@ -73,16 +73,10 @@ def _session_factory(url: str) -> sessionmaker[Session]:
     return sessionmaker(get_engine(url), expire_on_commit=False)
 
 
-def default_url() -> str:
-    from privacybot.settings import load_settings
-
-    return load_settings().database_url
-
-
 @contextmanager
-def session_scope(url: str | None = None) -> Iterator[Session]:
+def session_scope(url: str) -> Iterator[Session]:
     """A transaction: commits on success, rolls back on any error (no half-written record)."""
-    session = _session_factory(url or default_url())()
+    session = _session_factory(url)()
     try:
         yield session
         session.commit()
@@ -102,8 +96,8 @@ def alembic_config(url: str) -> Any:
     return config
 
 
-def upgrade(url: str | None = None) -> None:
+def upgrade(url: str) -> None:
     """Bring the schema to the newest migration (idempotent)."""
     from alembic import command
 
-    command.upgrade(alembic_config(url or default_url()), "head")
+    command.upgrade(alembic_config(url), "head")

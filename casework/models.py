@@ -56,7 +56,7 @@ class TicketStatus(enum.StrEnum):
 class ConversationState(enum.StrEnum):
     BOT = "bot"  # the assistant answers
     STAFF = "staff"  # handed off: the bot stays silent, messages go to the ticket thread
-    ENDED = "ended"  # the resident ended and deleted the chat
+    # "End and delete this chat" deletes the conversation; there is no "ended" state.
 
 
 class Conversation(Base):
@@ -197,11 +197,33 @@ class StaffUser(Base):
     name: Mapped[str] = mapped_column(String(200))
     role: Mapped[str] = mapped_column(String(16), default="agent")  # agent | admin
     password_hash: Mapped[str] = mapped_column(String(255))
-    api_token_hash: Mapped[str | None] = mapped_column(String(128), index=True)
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[datetime | None] = mapped_column(DateTime)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Part of every inbox session cookie: signing out (or a new password) bumps it, so a
+    # copied cookie stops working on the server, not just in the browser that signed out.
+    session_version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    tokens: Mapped[list[StaffToken]] = relationship(
+        back_populates="user", order_by="StaffToken.id", cascade="all, delete-orphan"
+    )
+
+
+class StaffToken(Base):
+    """An API bearer token (`privacybot staff token`): only its hash is kept; it expires
+    and can be revoked (`privacybot staff revoke`)."""
+
+    __tablename__ = "staff_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)  # the id staff revoke by
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(128), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+    user: Mapped[StaffUser] = relationship(back_populates="tokens")
 
 
 class TicketNote(Base):

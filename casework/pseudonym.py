@@ -5,10 +5,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-if TYPE_CHECKING:
-    from privacybot.settings import Settings
+
+class HasKeys(Protocol):
+    """What pseudonym_secret needs of the settings (privacybot.settings.Settings has it)."""
+
+    secret_key: str
 
 
 def normalise_phone(number: str) -> str:
@@ -32,7 +35,7 @@ def subject_key(address: str, secret: str) -> str:
     return hmac.new(secret.encode(), value.strip().lower().encode(), hashlib.sha256).hexdigest()
 
 
-def pseudonym_secret(settings: Settings) -> str:
+def pseudonym_secret(settings: HasKeys) -> str:
     """The key every contact HMAC is made with. One function, so the SMS conversation
     key and the suppression ledger can never disagree; a dedicated PSEUDONYM_KEY
     setting (`settings.pseudonym_key`) takes over from SECRET_KEY when it exists."""

@@ -36,6 +36,23 @@ def _recompute(sar: SarRequest) -> None:
     sar.due_on = sar_clock.due_date(clock_of(sar))
 
 
+def paused_days_so_far(sar: SarRequest, today: date | None = None) -> int:
+    """Days the clock has been paused, counting a pause still running."""
+    running = max(((today or today_uk()) - sar.paused_on).days, 0) if sar.paused_on else 0
+    return sar.paused_days + running
+
+
+def check_entered_date(sar: SarRequest, on: date, today: date | None = None) -> None:
+    """A date staff type in: never in the future, never before the request arrived."""
+    today = today or today_uk()
+    if on > today:
+        raise ValueError(f"{on:%d %B %Y} is in the future: give the day it happened")
+    if on < sar.received_on:
+        raise ValueError(
+            f"{on:%d %B %Y} is before the request was received ({sar.received_on:%d %B %Y})"
+        )
+
+
 def create_sar(
     session: Session,
     *,
@@ -96,22 +113,34 @@ def create_sar(
     return ticket
 
 
-def request_id(session: Session, ticket: Ticket, actor: str) -> None:
-    """Stop the clock until the requested ID arrives."""
+def request_id(session: Session, ticket: Ticket, actor: str, today: date | None = None) -> None:
+    """Stop the clock until the requested ID arrives. Not once the response is overdue:
+    asking for ID then would hide a missed deadline behind a stopped clock."""
     sar = _sar(ticket)
+    today = today or today_uk()
+    if sar.due_on is not None and today > sar.due_on:
+        raise ValueError(
+            f"too late to ask for ID: the response was due on {sar.due_on:%d %B %Y}. "
+            "Respond now, or record why the request cannot be answered."
+        )
     sar.id_required, sar.id_received_on = True, None
     _recompute(sar)
     set_status(session, ticket, TicketStatus.WAITING, actor)
     audit.log(session, actor, "sar.id_requested", ticket.reference)
 
 
-def mark_id_received(session: Session, ticket: Ticket, on: date, actor: str) -> None:
+def mark_id_received(
+    session: Session, ticket: Ticket, on: date, actor: str, today: date | None = None
+) -> None:
+    """ID arrived. Only ID that staff asked for restarts the clock (from `on`); ID sent
+    without a request is noted and the clock keeps running from receipt."""
     sar = _sar(ticket)
-    if on < sar.received_on:
-        raise ValueError("ID cannot arrive before the request was received")
+    check_entered_date(sar, on, today)
+    if sar.id_required and sar.id_received_on is not None:
+        # A second date would move the deadline: ask for ID again if more is needed.
+        raise ValueError(f"ID was already recorded as received on {sar.id_received_on:%d %B %Y}")
+    restarts = sar.id_required
     sar.id_received_on = on
-    if not sar.id_required:  # ID arrived with the request: the clock ran from receipt anyway
-        sar.id_required = on > sar.received_on
     _recompute(sar)
     set_status(session, ticket, TicketStatus.IN_PROGRESS, actor)
     audit.log(
@@ -120,25 +149,40 @@ def mark_id_received(session: Session, ticket: Ticket, on: date, actor: str) -> 
         "sar.id_received",
         ticket.reference,
         on=on.isoformat(),
+        clock_restarted=restarts,
         due_on=sar.due_on.isoformat() if sar.due_on else None,
     )
 
 
-def pause(session: Session, ticket: Ticket, on: date, actor: str, reason: str) -> None:
-    """Waiting for clarification from the resident: the clock pauses."""
+def pause(
+    session: Session, ticket: Ticket, on: date, actor: str, reason: str, today: date | None = None
+) -> None:
+    """Waiting for clarification from the resident: the clock pauses. Not from a day past
+    the due date: a paused SAR is shown as paused, and that must not hide a missed one."""
     sar = _sar(ticket)
     if sar.paused_on is not None:
         raise ValueError("the clock is already paused")
+    check_entered_date(sar, on, today)
+    if sar.due_on is not None and on > sar.due_on:
+        raise ValueError(
+            f"too late to pause: the response was due on {sar.due_on:%d %B %Y}. "
+            "Respond now, or record why the request cannot be answered."
+        )
     sar.paused_on = on
     set_status(session, ticket, TicketStatus.WAITING, actor)
     audit.log(session, actor, "sar.paused", ticket.reference, on=on.isoformat(), reason=reason)
 
 
-def resume(session: Session, ticket: Ticket, on: date, actor: str) -> None:
+def resume(
+    session: Session, ticket: Ticket, on: date, actor: str, today: date | None = None
+) -> None:
     sar = _sar(ticket)
     if sar.paused_on is None:
         raise ValueError("the clock is not paused")
-    sar.paused_days += max((on - sar.paused_on).days, 0)
+    check_entered_date(sar, on, today)
+    if on < sar.paused_on:
+        raise ValueError(f"the clock was paused on {sar.paused_on:%d %B %Y}, after {on:%d %B %Y}")
+    sar.paused_days += (on - sar.paused_on).days
     sar.paused_on = None
     _recompute(sar)
     set_status(session, ticket, TicketStatus.IN_PROGRESS, actor)

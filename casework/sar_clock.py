@@ -4,11 +4,22 @@ Pure functions, no database: the rules are easy to get subtly wrong, so they liv
 where they can be tested on their own.
 
 - The month runs from the day the request is received, or from the day requested
-  ID arrives ("the clock stops" until then), to the same date next month.
+  ID arrives ("the clock stops" until then), to the same date next month. The ICO's
+  wording since August 2019: "calculate the time limit from the day you receive the
+  request (whether it is a working day or not) until the corresponding calendar date in
+  the next month" (received 3 September: due 3 October). Its earlier wording counted
+  from the day after receipt; that is no longer the guidance and is not used here.
 - If that date does not exist (31 Jan -> 31 Feb), it is the last day of that month.
 - If it falls on a weekend or an England and Wales bank holiday, the next working day.
 - Days spent waiting for clarification are added (the clock pauses).
-- It can be extended by two further months for complex or numerous requests.
+- Extension: the ICO says "you can extend the time to respond by a further two months if
+  the request is complex or you have received a number of requests from the
+  individual" (Art. 12(3): "by two further months"). The further two months run on from
+  the end of the first month (its calendar date, before any weekend roll), to the same
+  date two months later, or that month's last day; then paused days and the working-day
+  roll apply once. Received 31 January 2026: first month ends 28 February, extended to
+  28 April, not 30 April (three months from receipt): of the two readings of the
+  guidance this one is never late under either.
 """
 
 from __future__ import annotations
@@ -82,9 +93,10 @@ def due_date(clock: SarClock) -> date | None:
     start = clock.clock_started_on
     if start is None:
         return None
-    months = 1 + (EXTENSION_MONTHS if clock.extended else 0)
-    anniversary = add_calendar_months(start, months)
-    return next_working_day(anniversary + timedelta(days=clock.paused_days))
+    end = add_calendar_months(start, 1)  # calendar date, not yet rolled to a working day
+    if clock.extended:
+        end = add_calendar_months(end, EXTENSION_MONTHS)
+    return next_working_day(end + timedelta(days=clock.paused_days))
 
 
 def extension_deadline(clock: SarClock) -> date | None:

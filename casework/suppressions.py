@@ -21,14 +21,12 @@ from casework import contacts, ledger
 from casework.models import (
     ConsentEvent,
     Conversation,
-    OutboundMessage,
     Ticket,
     TicketKind,
 )
 from casework.pseudonym import contact_key
 
 CHANNELS = ledger.MARKETING_CHANNELS
-OUTBOX_PENDING = "pending"  # webhook.outbox.PENDING: the web side's sender picks these up
 
 
 class InvalidContact(ValueError):
@@ -167,30 +165,3 @@ def _raw_contact(
         conversation = session.get(Conversation, row.source_conversation)
         return (conversation.address or "") if conversation else ""
     return ""
-
-
-def sms_blocked(session: Session, number: str, secret: str) -> bool:
-    """Has this number texted STOP (Twilio would refuse anything we send it)?"""
-    query = select(Conversation.sms_blocked).where(
-        Conversation.sender_key == contact_key(number, secret)
-    )
-    return bool(session.scalar(query))
-
-
-def queue_sms(
-    session: Session, *, conversation_id: str | None, to: str, body: str, secret: str
-) -> str:
-    """Put a confirmation text in the outbox the web side sends from; returns its status
-    ('pending', or 'blocked' for a number that texted STOP: kept, never sent)."""
-    blocked = sms_blocked(session, to, secret)
-    row = OutboundMessage(
-        conversation_id=conversation_id,
-        channel="sms",
-        to=to,
-        body=body,
-        status="blocked" if blocked else OUTBOX_PENDING,
-        last_error="recipient texted STOP" if blocked else None,
-    )
-    session.add(row)
-    session.flush()
-    return row.status

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from casework import audit
+from casework import audit, contacts
 from casework.models import Conversation, Ticket, TicketKind, TicketStatus, utcnow
 
 PREFIXES = {
@@ -113,6 +113,20 @@ def flag_sms_unreachable(session: Session, conversation_id: str, unreachable: bo
 
 def _iso(value: date | None) -> str | None:
     return value.isoformat() if value else None
+
+
+def masked_contact(contact: str | None) -> str | None:
+    """Enough of a contact to recognise it in a list, not to use or harvest it:
+    'k…@example.org', '***987', a postal address by its postcode district only."""
+    if not contact:
+        return None
+    if "@" in contact:
+        return contacts.mask_email(contact)
+    postcode = contacts.parse_postcode(contact)
+    if postcode:
+        return f"… {postcode.split()[0]}"
+    digits = contacts.last_digits(contact)
+    return f"***{digits}" if digits else "***"
 
 
 def ticket_to_dict(ticket: Ticket) -> dict[str, Any]:

@@ -49,13 +49,13 @@ def build_parser() -> argparse.ArgumentParser:
     db = sub.add_parser("db", help="casework database")
     db_sub = db.add_subparsers(dest="db_command", required=True)
     db_sub.add_parser("upgrade", help="apply Alembic migrations").set_defaults(
-        func=_lazy("casework.commands:cmd_upgrade")
+        func=_lazy("privacybot.casework_commands:cmd_upgrade")
     )
     purge = db_sub.add_parser("purge", help="delete transcripts past their retention period")
     purge.add_argument(
         "--every", type=float, default=None, metavar="SECONDS", help="repeat until SIGTERM"
     )
-    purge.set_defaults(func=_lazy("casework.commands:cmd_purge"))
+    purge.set_defaults(func=_lazy("privacybot.casework_commands:cmd_purge"))
 
     staff = sub.add_parser("staff", help="staff accounts for the handoff inbox")
     staff_sub = staff.add_subparsers(dest="staff_command", required=True)
@@ -64,10 +64,21 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--role", choices=["agent", "admin"], default="agent")
     add.add_argument("--name", default=None)
     add.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
-    add.set_defaults(func=_lazy("casework.commands:cmd_staff_add"))
+    add.set_defaults(func=_lazy("privacybot.casework_commands:cmd_staff_add"))
     token = staff_sub.add_parser("token", help="issue an API bearer token for a staff account")
     token.add_argument("email")
-    token.set_defaults(func=_lazy("casework.commands:cmd_staff_token"))
+    token.add_argument(
+        "--days",
+        type=int,
+        default=None,
+        help="lifetime (default: $STAFF_TOKEN_DAYS or 90)",
+    )
+    token.set_defaults(func=_lazy("privacybot.casework_commands:cmd_staff_token"))
+    revoke = staff_sub.add_parser(
+        "revoke", help="revoke one API token (by id) or every token and session of an account"
+    )
+    revoke.add_argument("who", metavar="EMAIL_OR_TOKEN_ID")
+    revoke.set_defaults(func=_lazy("privacybot.casework_commands:cmd_staff_revoke"))
 
     sup = sub.add_parser("suppressions", help="the marketing suppression list")
     sup_sub = sup.add_subparsers(dest="suppressions_command", required=True)
@@ -77,9 +88,14 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("channel", choices=["email", "sms", "phone", "post"])
     check.add_argument("contact", help="e-mail, phone number, or postal address with postcode")
     check.add_argument("--org", default=None, help="organisation id (default: $ORG)")
-    check.set_defaults(func=_lazy("casework.commands:cmd_suppressions_check"))
+    check.set_defaults(func=_lazy("privacybot.casework_commands:cmd_suppressions_check"))
 
     run = sub.add_parser("run", help="start rasa, actions and web; stop all on Ctrl-C")
+    run.add_argument(
+        "--scaled",
+        action="store_true",
+        help="the scale-out profile on one machine: PostgreSQL, Redis, two rasa, two actions",
+    )
     run.set_defaults(func=_lazy("privacybot.runner:cmd_run"))
     return parser
 

@@ -136,9 +136,11 @@ class Stack:
 
         upgrade(self.database_url)  # once, before two processes race to migrate
         self.web_workers = web_workers
-        self.processes = [make(self) for make in CHILDREN]
-        for process in self.processes:
+        # Processes added before start (the scaled profile's PostgreSQL and Redis) stay.
+        children = [make(self) for make in CHILDREN]
+        for process in children:
             _spawn(process, log_dir)
+        self.processes = [*self.processes, *children]
         return self
 
     def add(self, process: Process, log_dir: Path | None = None) -> Process:
@@ -333,9 +335,11 @@ def rasa_process(stack: Stack, port: int) -> Process:
     return process
 
 
-def actions_process(stack: Stack) -> Process:
+def actions_process(stack: Stack, port: int | None = None) -> Process:
+    """An action server; the scaled profile starts a second one on another port."""
+    port = port or stack.settings.actions_port
     return Process(
-        "actions",
+        "actions" if port == stack.settings.actions_port else f"actions-{port}",
         [
             str(VENV_BIN / "python"),
             "-m",
@@ -343,9 +347,9 @@ def actions_process(stack: Stack) -> Process:
             "--actions",
             "actions",
             "-p",
-            str(stack.settings.actions_port),
+            str(port),
         ],
-        f"{stack.actions_url}/health",
+        f"http://127.0.0.1:{port}/health",
         env=dict(stack.env),
     )
 
@@ -460,6 +464,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         level=logging.INFO, format="%(asctime)s privacybot: %(message)s", stream=sys.stderr
     )
     overrides = demo_overrides(os.environ)
+    if getattr(args, "scaled", False):
+        from privacybot.scaled import cmd_run_scaled
+
+        return cmd_run_scaled(overrides)
     stack = make_stack(overrides)
     if overrides:
         print("DEV_TOOLS=1 for this local demo: /dev/phone is on (loopback only).", flush=True)
@@ -467,16 +475,22 @@ def cmd_run(args: argparse.Namespace) -> int:
     return serve(stack, stack.data_dir / "logs")
 
 
-def serve(stack: Stack, log_dir: Path, announce: bool = True) -> int:
-    """Start the stack, keep its children running until SIGTERM or Ctrl-C, stop it."""
+def serve(
+    stack: Stack,
+    log_dir: Path,
+    announce: bool = True,
+    start: Callable[[], object] | None = None,
+) -> int:
+    """Start the stack (or call `start`, which does), keep its children running until
+    SIGTERM or Ctrl-C, stop it."""
 
     def request_stop(signum: int, _frame: object) -> None:
         stack.stopping.set()
 
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
-    stack.start(log_dir=log_dir)
     try:
+        start() if start else stack.start(log_dir=log_dir)
         stack.wait_ready()
         stack.add(retention_process(stack), log_dir)
         if announce:

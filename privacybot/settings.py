@@ -117,6 +117,9 @@ class Settings:
     # Reverse proxies in front of the web process that may set X-Forwarded-For/-Proto
     # (0: none; the client address is the peer's, as on loopback).
     trusted_proxy_hops: int = 0
+    staff_token_days: int = 90  # lifetime of a new `privacybot staff token`
+    # Several Rasa instances (the scaled profile): conversations are spread over them.
+    rasa_urls: tuple[str, ...] = ()
 
     @property
     def twilio_configured(self) -> bool:
@@ -160,6 +163,7 @@ def load_settings() -> Settings:
         rasa_port=rasa_port,
         actions_port=int(env.get("ACTIONS_PORT", "5055")),
         rasa_url=env.get("RASA_URL", f"http://127.0.0.1:{rasa_port}"),
+        rasa_urls=tuple(u.strip() for u in env.get("RASA_URLS", "").split(",") if u.strip()),
         secret_key=secret_key,
         rasa_token=secret("RASA_TOKEN"),
         pseudonym_key=_pseudonym_key(env, production, data_dir, database_url, secret_key),
@@ -175,6 +179,7 @@ def load_settings() -> Settings:
         purge_interval_seconds=int(env.get("PURGE_INTERVAL_SECONDS", "86400")),
         dev_tools=dev_tools,
         trusted_proxy_hops=int(env.get("TRUSTED_PROXY_HOPS", "0")),
+        staff_token_days=int(env.get("STAFF_TOKEN_DAYS", "90")),
         action_endpoint_url=env.get(
             "ACTION_ENDPOINT_URL", f"http://127.0.0.1:{env.get('ACTIONS_PORT', '5055')}/webhook"
         ),

@@ -28,9 +28,12 @@ class StaffPrincipal(UserMixin):
     email: str
     name: str
     role: str
+    session_version: int = 1
 
     def get_id(self) -> str:
-        return str(self.id)
+        """What the session cookie holds: the account and its session version, so the
+        server can refuse a cookie from before a sign-out."""
+        return f"{self.id}:{self.session_version}"
 
     @property
     def is_admin(self) -> bool:
@@ -38,18 +41,42 @@ class StaffPrincipal(UserMixin):
 
     @classmethod
     def of(cls, user: StaffUser) -> StaffPrincipal:
-        return cls(id=user.id, email=user.email, name=user.name, role=user.role)
+        return cls(
+            id=user.id,
+            email=user.email,
+            name=user.name,
+            role=user.role,
+            session_version=user.session_version,
+        )
+
+
+def _parse_session_id(value: str) -> tuple[int, int] | None:
+    user_id, _, version = value.partition(":")
+    if not (user_id.isdigit() and version.isdigit()):
+        return None  # includes cookies from before session versions: sign in again
+    return int(user_id), int(version)
 
 
 @login_manager.user_loader
-def _load(user_id: str) -> StaffPrincipal | None:
-    if not user_id.isdigit():
+def _load(session_id: str) -> StaffPrincipal | None:
+    parsed = _parse_session_id(session_id)
+    if parsed is None:
         return None
     with state().db() as session:
-        user = session.get(StaffUser, int(user_id))
+        user = session.get(StaffUser, parsed[0])
         if user is None or not user.active or staff.is_locked(user):
             return None
+        if not staff.session_matches(user, parsed[1]):
+            return None  # signed out since (or the password changed)
         return StaffPrincipal.of(user)
+
+
+def sign_out(principal: StaffPrincipal) -> None:
+    """Server-side sign-out: every cookie carrying the current session version dies."""
+    with state().db() as session:
+        user = session.get(StaffUser, principal.id)
+        if user is not None:
+            staff.end_sessions(session, user)
 
 
 def bearer_user() -> StaffPrincipal | None:

@@ -12,8 +12,8 @@ from flask import Blueprint, abort, jsonify, render_template, request
 from casework import conversations, retention
 from casework.models import Conversation, ConversationState, Message
 from webhook import frontdoor
+from webhook.errors import error_response
 from webhook.rasa_client import RasaUnavailable
-from webhook.security import error_response
 from webhook.state import state
 
 bp = Blueprint("chat", __name__)
@@ -43,8 +43,6 @@ def _live_conversation(session: Any, conversation_id: str) -> Conversation:
         abort(404)
     conversation = conversations.get(session, conversation_id)
     if conversation is None or conversation.channel != "web":
-        abort(404)
-    if conversation.state == ConversationState.ENDED:
         abort(404)
     return conversation
 

@@ -21,7 +21,7 @@ from twilio.request_validator import RequestValidator
 from casework.models import Conversation, Message
 from casework.pseudonym import normalise_phone, subject_key
 from webhook import outbox
-from webhook.security import error_response
+from webhook.errors import error_response
 from webhook.state import state
 
 bp = Blueprint("dev", __name__, url_prefix="/dev")

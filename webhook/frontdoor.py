@@ -195,9 +195,6 @@ def _process_one(state: AppState, message_id: int) -> Outcome:
             replies = route_to_staff(state, session, conversation, message)
             deliver(state, session, conversation, replies)
             return Outcome(replies=replies, with_staff=True)
-        if conversation.state == ConversationState.ENDED:
-            message.processed_at = utcnow()
-            return Outcome()
         rasa_text = text_for_rasa(
             message.text,
             offered_buttons(session, conversation.id, before=message_id),

@@ -27,12 +27,20 @@ PARTS = ("web", "rasa", "actions", "database")
 
 
 def rasa_up(settings: Settings, http: requests.Session | None = None) -> bool:
-    """Rasa answers and has its model loaded (before that it swallows messages silently)."""
+    """A Rasa answers with its model loaded (before that it swallows messages silently).
+    With several (RASA_URLS) one is enough: the client moves a conversation on to the
+    next when its own Rasa refuses the connection."""
+    return any(_one_rasa_up(url, settings.rasa_token, http) for url in rasa_urls(settings))
+
+
+def rasa_urls(settings: Settings) -> tuple[str, ...]:
+    return settings.rasa_urls or (settings.rasa_url,)
+
+
+def _one_rasa_up(url: str, token: str, http: requests.Session | None) -> bool:
     try:
         response = (http or requests).get(
-            f"{settings.rasa_url.rstrip('/')}/status",
-            params={"token": settings.rasa_token},
-            timeout=CHECK_TIMEOUT,
+            f"{url.rstrip('/')}/status", params={"token": token}, timeout=CHECK_TIMEOUT
         )
         return response.ok and bool(response.json().get("model_id"))
     except (requests.RequestException, ValueError):

@@ -1,4 +1,4 @@
-"""Outbound SMS: an outbox table drained by a sender thread, with retries.
+"""Outbound SMS: the outbox's SMS rows drained by a sender thread, with retries.
 
 Without TWILIO_ACCOUNT_SID (the default) nothing leaves the machine: rows are marked
 "local" and the development phone page (/dev/phone) shows them. With it, the real
@@ -26,6 +26,7 @@ log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 5
 # Our own states; the rest are Twilio's (queued, sent, delivered, ...) or final local ones.
 PENDING = "pending"  # waiting in the outbox for the sender thread
+SMS = "sms"  # the only channel this sender takes (casework.outbox.SMS)
 CLAIMED = "claimed"  # a sender took it (at updated_at)
 # Far longer than one send takes (the Twilio client times out after 10 s): a row claimed
 # this long ago and never finished belongs to a sender that died, and is sent again.
@@ -52,7 +53,7 @@ def enqueue(
     """Queue an SMS. `blocked`: the resident texted STOP, so it is kept but never sent."""
     row = OutboundMessage(
         conversation_id=conversation_id,
-        channel="sms",
+        channel=SMS,
         to=to,
         body=body,
         status="blocked" if blocked else PENDING,
@@ -108,14 +109,15 @@ def record_status(
 
 
 def due_now(now: datetime) -> ColumnElement[bool]:
-    """Pending and due, or claimed by a sender that died (no result after CLAIM_TIMEOUT).
+    """SMS rows pending and due, or claimed by a sender that died (no result after
+    CLAIM_TIMEOUT). Only SMS: an e-mail row waits for an e-mail sender, never a text.
     A sender that died after Twilio accepted the message but before recording it makes
     the resend a duplicate; that is the price of never losing a reply."""
     pending = (OutboundMessage.status == PENDING) & (OutboundMessage.next_attempt_at <= now)
     abandoned = (OutboundMessage.status == CLAIMED) & (
         OutboundMessage.updated_at < now - CLAIM_TIMEOUT
     )
-    return or_(pending, abandoned)
+    return (OutboundMessage.channel == SMS) & or_(pending, abandoned)
 
 
 def for_address(session: Session, address: str, limit: int = 200) -> list[OutboundMessage]:

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from casework.models import Ticket, TicketKind, TicketStatus
-from casework.sar import today_uk
+from casework.sar import paused_days_so_far, today_uk
 
 KINDS = [k.value for k in TicketKind]
 STATUSES = [s.value for s in TicketStatus]
@@ -51,10 +51,15 @@ class Filters:
         )
 
 
-def due_flag(due_on: date | None, status: TicketStatus, today: date | None = None) -> str:
-    """'overdue' | 'due-soon' (within 7 days) | ''."""
+def due_flag(
+    due_on: date | None, status: TicketStatus, today: date | None = None, paused: bool = False
+) -> str:
+    """'paused' | 'overdue' | 'due-soon' (within 7 days) | ''. A paused clock is never
+    overdue: its due date moves on by every paused day when it resumes."""
     if due_on is None or status == TicketStatus.RESOLVED:
         return ""
+    if paused:
+        return "paused"
     today = today or today_uk()
     if due_on < today:
         return "overdue"
@@ -95,7 +100,9 @@ def queue(
 
 def summary_row(ticket: Ticket, today: date | None = None) -> dict[str, Any]:
     """What the queue (and its live-update JSON) shows per ticket: no contact details."""
-    due = ticket.sar.due_on if ticket.sar else None
+    sar = ticket.sar
+    due = sar.due_on if sar else None
+    paused = bool(sar and sar.paused_on)
     return {
         "reference": ticket.reference,
         "kind": ticket.kind.value,
@@ -104,7 +111,8 @@ def summary_row(ticket: Ticket, today: date | None = None) -> dict[str, Any]:
         "summary": ticket.summary[:160],
         "created_at": ticket.created_at.isoformat(timespec="minutes"),
         "due_date": due.isoformat() if due else None,
-        "due_flag": due_flag(due, ticket.status, today),
+        "due_flag": due_flag(due, ticket.status, today, paused),
+        "paused_days": paused_days_so_far(sar, today) if sar and paused else None,
         "assignee": ticket.assignee.name if ticket.assignee else None,
         "sms_unreachable": ticket.sms_unreachable,
         "urgent": bool((ticket.details or {}).get("urgent")),

@@ -6,7 +6,9 @@ resident's channel does.
 
 from __future__ import annotations
 
+import hashlib
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -51,23 +53,48 @@ def parse_reply(payload: Any) -> list[BotMessage]:
     return messages
 
 
+def instance_order(sender: str, count: int) -> list[int]:
+    """Which Rasa instance a conversation goes to first, then where it falls over to: a
+    stable hash of its id, the same in every web worker and on every web machine."""
+    first = int.from_bytes(hashlib.sha256(sender.encode()).digest()[:8], "big") % count
+    return [(first + i) % count for i in range(count)]
+
+
 class RasaClient:
-    def __init__(self, base_url: str, token: str, timeout: float = 25.0) -> None:
-        self.base_url = base_url.rstrip("/")
+    """One Rasa, or several sharing a tracker store and a Redis lock store (RASA_URLS).
+    With several, each conversation has a home instance; when that one refuses the
+    connection the next one takes the turn (the lock store keeps turns in order)."""
+
+    def __init__(self, base_url: str | Sequence[str], token: str, timeout: float = 25.0) -> None:
+        urls = [base_url] if isinstance(base_url, str) else list(base_url)
+        self.base_urls = [url.rstrip("/") for url in urls]
+        self.base_url = self.base_urls[0]
         self.token = token
         self.timeout = timeout
         # One pooled HTTP session per process: keeps loopback connections warm.
         self._http = requests.Session()
 
+    def _post(self, sender: str, path: str, **kwargs: Any) -> requests.Response:
+        """POST to the conversation's instance, falling over only when the connection is
+        refused (a timeout may mean the turn is being processed: never sent twice)."""
+        order = instance_order(sender, len(self.base_urls))
+        for attempt, index in enumerate(order):
+            try:
+                return self._http.post(
+                    f"{self.base_urls[index]}{path}", timeout=self.timeout, **kwargs
+                )
+            except requests.ConnectionError as error:
+                if attempt == len(order) - 1:
+                    raise RasaUnavailable(str(error)) from error
+                log.warning("Rasa instance %d refused the connection; trying the next", index)
+            except requests.RequestException as error:
+                raise RasaUnavailable(str(error)) from error
+        raise RasaUnavailable("no Rasa instance configured")
+
     def send(self, sender: str, text: str) -> list[BotMessage]:
-        try:
-            response = self._http.post(
-                f"{self.base_url}/webhooks/rest/webhook",
-                json={"sender": sender, "message": text},
-                timeout=self.timeout,
-            )
-        except requests.RequestException as error:
-            raise RasaUnavailable(str(error)) from error
+        response = self._post(
+            sender, "/webhooks/rest/webhook", json={"sender": sender, "message": text}
+        )
         if response.status_code != 200:
             raise RasaUnavailable(f"Rasa answered HTTP {response.status_code}")
         try:
@@ -76,15 +103,12 @@ class RasaClient:
             raise RasaUnavailable("Rasa answered something other than JSON") from error
 
     def _append_event(self, sender: str, event: dict[str, Any] | list[dict[str, Any]]) -> None:
-        try:
-            response = self._http.post(
-                f"{self.base_url}/conversations/{sender}/tracker/events",
-                params={"token": self.token},
-                json=event,
-                timeout=self.timeout,
-            )
-        except requests.RequestException as error:
-            raise RasaUnavailable(str(error)) from error
+        response = self._post(
+            sender,
+            f"/conversations/{sender}/tracker/events",
+            params={"token": self.token},
+            json=event,
+        )
         if response.status_code != 200:
             raise RasaUnavailable(f"Rasa answered HTTP {response.status_code}")
 

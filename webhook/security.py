@@ -1,15 +1,18 @@
-"""Cross-cutting protections: CSRF, rate limits, security headers, clear error pages."""
+"""Cross-cutting protections: CSRF, rate limits, security headers, error handlers
+(the error answers themselves are in webhook.errors)."""
 
 from __future__ import annotations
 
 import os
 from typing import Any
 
-from flask import Flask, Response, jsonify, render_template, request
+from flask import Flask, Response, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
+
+from webhook.errors import MESSAGES, error_response
 
 csrf = CSRFProtect()
 
@@ -19,18 +22,6 @@ LIMITS = {
     "chat.new_conversations": ("RATE_LIMIT_NEW_CHAT", "60/minute"),
     "sms.inbound": ("RATE_LIMIT_SMS", "30/minute;5/second"),
     "inbox.login": ("RATE_LIMIT_LOGIN", "20/minute"),
-}
-
-MESSAGES = {
-    400: "That request was not understood.",
-    403: "You are not allowed to do that.",
-    404: "We could not find that.",
-    405: "That method is not allowed here.",
-    413: "That is too long. Please send a shorter message.",
-    415: "Please send JSON.",
-    429: "Too many messages in a short time. Please wait a minute and try again.",
-    500: "Something went wrong on our side. Please try again.",
-    503: "The service is busy. Please try again shortly.",
 }
 
 CSP = (
@@ -77,17 +68,6 @@ def _has_conversation_id() -> bool:
 def _limit(name: str) -> str:
     env, default = LIMITS[name]
     return os.environ.get(env, default)
-
-
-def wants_json() -> bool:
-    return request.path.startswith(("/api/", "/sms/", "/dev/phone/")) or request.is_json
-
-
-def error_response(code: int, message: str | None = None) -> tuple[Any, int]:
-    message = message or MESSAGES.get(code, "Something went wrong.")
-    if wants_json():
-        return jsonify({"error": message, "status": code}), code
-    return render_template("error.html", code=code, message=message), code
 
 
 def init_app(app: Flask) -> None:

@@ -21,8 +21,8 @@ from casework.pseudonym import pseudonym_secret
 from casework.sar import today_uk
 from webhook.api import _unauthorised
 from webhook.auth import admin_required, api_user
+from webhook.errors import error_response
 from webhook.inbox import _cell
-from webhook.security import error_response
 from webhook.state import state
 
 bp = Blueprint("suppressions", __name__, url_prefix="/api/suppressions")

@@ -9,7 +9,7 @@ answers (slots, what can be changed), parsers, validator, asks (the confirmation
 submit (the record and the receipt)."""
 
 from actions.sar.answers import SAR_SLOTS, change_options
-from actions.sar.asks import ActionAskSarChange, ActionAskSarConfirm
+from actions.sar.asks import ActionAskSarChange, ActionAskSarConfirm, ActionAskSarForSomeoneElse
 from actions.sar.parsers import opening_scope, parse_acting_for, parse_change_choice, parse_scope
 from actions.sar.submit import ActionSubmitSar
 from actions.sar.validator import ValidateSarForm
@@ -18,6 +18,7 @@ __all__ = [
     "SAR_SLOTS",
     "ActionAskSarChange",
     "ActionAskSarConfirm",
+    "ActionAskSarForSomeoneElse",
     "ActionSubmitSar",
     "ValidateSarForm",
     "change_options",

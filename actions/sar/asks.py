@@ -10,7 +10,9 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.deployment import current_org, is_sms
-from actions.sar.answers import change_options
+from actions.forms import opening_texts
+from actions.sar.answers import SAR_SLOTS, change_options
+from actions.sar.parsers import named_other
 from actions.text import clean_text
 
 
@@ -68,4 +70,27 @@ class ActionAskSarChange(Action):
             response="utter_ask_sar_change",
             buttons=[{"title": c.capitalize(), "payload": c} for c in options],
         )
+        return []
+
+
+class ActionAskSarForSomeoneElse(Action):
+    """A first message that named someone else ("my mum's records") is put to the
+    resident as a yes/no with buttons, never recorded on a guess; otherwise the plain
+    question."""
+
+    def name(self) -> str:
+        return "action_ask_sar_for_someone_else"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        named = [
+            who
+            for text in opening_texts(tracker, "sar_form", SAR_SLOTS)
+            if (who := named_other(text))
+        ]
+        if named:
+            dispatcher.utter_message(response="utter_ask_sar_for_someone_else_named", who=named[-1])
+        else:
+            dispatcher.utter_message(response="utter_ask_sar_for_someone_else")
         return []

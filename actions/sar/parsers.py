@@ -39,6 +39,34 @@ def parse_acting_for(text: str) -> str | None:
     return None
 
 
+# A person other than the resident named in a first message: "my mum's records",
+# "for my son", "on behalf of my client", "someone else's data".
+_PEOPLE = (
+    r"mum|mother|mom|dad|father|son|daughter|husband|wife|partner|client|brother|sister|"
+    r"child|children|kids?|parents?|grandmother|grandfather|grandson|granddaughter|nan|gran|"
+    r"grandad|grandma|grandpa|uncle|aunt|auntie|nephew|niece|friend|neighbour|tenant|carer|"
+    r"late \w+"
+)
+_NAMED_PERSON = re.compile(rf"\b(?:my|our)\s+({_PEOPLE})(?:'s|s')?(?=\W|$)", re.IGNORECASE)
+_SOMEONE_ELSE = re.compile(
+    r"\b(someone else|somebody else|another person|on (?:someone'?s |their )?behalf)\b",
+    re.IGNORECASE,
+)
+
+
+def named_other(text: str) -> str | None:
+    """Who else a first message names ('your mum', 'someone else'), or None. Only a
+    hint: the form asks the resident to confirm it, never records it on a guess."""
+    if _NOT_OTHER.search(text):
+        return None
+    person = _NAMED_PERSON.search(text)
+    if person:
+        return f"your {person.group(1).lower()}"
+    if _SOMEONE_ELSE.search(text):
+        return "someone else"
+    return None
+
+
 # --------------------------------------------------------------------------- what
 
 _EVERYTHING = {"everything", "all", "lot", "whole", "entire", "full", "complete", "anything"}

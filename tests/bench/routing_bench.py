@@ -43,6 +43,14 @@ OFFER_ROUTE = {
     "utter_offer_consent": "consent_withdrawal",
     "utter_offer_person": "handoff",
 }
+# Buttons of utter_clarify_route (bot/domain.yml): payload -> the route it starts.
+CLARIFY_ROUTE = {
+    "I want a copy of my data": "sar",
+    "Stop sending me marketing": "marketing_opt_out",
+    "I want to withdraw my consent": "consent_withdrawal",
+    "I want to speak to a person": "handoff",
+    "I want to make a complaint about my data": "handoff",
+}
 ANSWER_ACTIONS = {"action_answer_question", "action_answer_if_question"}
 
 
@@ -71,11 +79,15 @@ def outcome_of(events: list[dict[str, Any]], replies: list[dict[str, Any]]) -> d
         for e in events
     )
     text = "\n".join(r.get("text") or "" for r in replies)
+    buttons = [b.get("payload") for r in replies for b in (r.get("buttons") or [])]
+    clarified = [CLARIFY_ROUTE[p] for p in buttons if p in CLARIFY_ROUTE]
     return {
         "intent": intent.get("name"),
         "confidence": round(float(intent.get("confidence") or 0.0), 3),
         "started": [FORM_ROUTE[f] for f in forms if f in FORM_ROUTE],
-        "offered": [OFFER_ROUTE[a] for a in actions if a in OFFER_ROUTE],
+        "offered": [OFFER_ROUTE[a] for a in actions if a in OFFER_ROUTE]
+        + (clarified if "action_clarify_route" in actions else []),
+        "asked_with_buttons": bool(clarified) and "action_clarify_route" in actions,
         "answered": answered and any(a in ANSWER_ACTIONS for a in actions),
         "reply": text,
     }
@@ -97,6 +109,8 @@ def is_right(item: dict[str, Any], outcome: dict[str, Any]) -> bool:
 def made_of(outcome: dict[str, Any]) -> str:
     if outcome["started"]:
         return f"started {outcome['started'][0]}"
+    if outcome.get("asked_with_buttons"):
+        return "buttons: " + " / ".join(outcome["offered"])
     made = "answered (fact missing)" if outcome["answered"] else "no answer"
     if outcome["offered"]:
         made += f", offered {outcome['offered'][0]}"
@@ -120,6 +134,9 @@ def run_routing_bench(
     web_url: str, rasa_url: str, token: str, items: list[dict[str, Any]] | None = None
 ) -> dict[str, Any]:
     items = items if items is not None else load_items()
+    # One question first: the action server loads the notice index on first use, and
+    # messages racing that load would measure start-up, not routing.
+    send_first_message(web_url, rasa_url, token, "how long do you keep my data")
 
     def one(item: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
         return item, send_first_message(web_url, rasa_url, token, item["text"])
@@ -135,6 +152,7 @@ def summarise(results: list[tuple[dict[str, Any], dict[str, Any]]]) -> dict[str,
     by_set: dict[str, Counter] = defaultdict(Counter)
     wrong: list[dict[str, Any]] = []
     offered_only = 0
+    asked_with_buttons = 0
     for item, outcome in results:
         right = is_right(item, outcome)
         for table, key in (
@@ -145,6 +163,7 @@ def summarise(results: list[tuple[dict[str, Any], dict[str, Any]]]) -> dict[str,
             table[key]["n"] += 1
             table[key]["right"] += right
         offered_only += right and item["route"] != "answer" and not outcome["started"]
+        asked_with_buttons += right and outcome.get("asked_with_buttons", False)
         if not right:
             wrong.append(
                 {
@@ -163,6 +182,7 @@ def summarise(results: list[tuple[dict[str, Any], dict[str, Any]]]) -> dict[str,
         "messages": len(results),
         "right_share": round(right_total / len(results), 3) if results else None,
         "right_after_one_confirmation": offered_only,
+        "of_which_buttons_between_two_readings": asked_with_buttons,
         "by_route": share(by_route),
         "by_style": share(by_style),
         "by_set": share(by_set),

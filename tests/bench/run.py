@@ -32,6 +32,9 @@ def _start_stack(tmp: Path):  # noqa: ANN202 - a privacybot.runner.Stack
             "HOLDING_REPLY_AFTER": "120",
             # the routing set opens one conversation per item, all from 127.0.0.1
             "RATE_LIMIT_NEW_CHAT": "1000/minute",
+            # the load bench's residents write faster than a person does
+            "RATE_LIMIT_CHAT": "1000/minute",
+            "RATE_LIMIT_SMS": "1000/minute",
         }
     )
     stack.start(log_dir=tmp / "logs")
@@ -55,6 +58,7 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--out", default=str(BUILD_DATA_DIR / "bench"))
     parser.add_argument("--skip-stack", action="store_true", help="knowledge index only")
+    parser.add_argument("--load-only", action="store_true", help="the load and soak run only")
     args = parser.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -63,22 +67,32 @@ def main() -> int:
         "started": time.strftime("%Y-%m-%d %H:%M:%S"),
         "sections": {},
     }
-    from tests.bench.knowledge_bench import run_knowledge_bench
+    if not args.load_only:
+        from tests.bench.knowledge_bench import run_knowledge_bench
 
-    report["sections"]["Knowledge index"] = run_knowledge_bench()
+        report["sections"]["Knowledge index"] = run_knowledge_bench()
     if not args.skip_stack:
         from tests.bench.dialogue_bench import run_dialogue_bench
+        from tests.bench.load_bench import run_load_bench
+        from tests.bench.records_bench import run_records_bench
         from tests.bench.routing_bench import run_routing_bench
         from tests.bench.web_bench import run_web_bench
 
         with tempfile.TemporaryDirectory() as tmp:
             stack = _start_stack(Path(tmp))
             try:
-                report["sections"]["Routing of first messages (POST /api/chat)"] = (
-                    run_routing_bench(stack.web_url, stack.rasa_url, stack.rasa_token)
+                if not args.load_only:
+                    report["sections"]["Routing of first messages (POST /api/chat)"] = (
+                        run_routing_bench(stack.web_url, stack.rasa_url, stack.rasa_token)
+                    )
+                    report["sections"]["Dialogue (Rasa + actions)"] = run_dialogue_bench(stack)
+                    report["sections"]["Wrong records (scripted residents)"] = run_records_bench(
+                        stack.web_url, stack.database_url
+                    )
+                    report["sections"]["Web and SMS endpoints"] = run_web_bench(stack)
+                report["sections"]["Load and soak (16 residents, web + SMS)"] = run_load_bench(
+                    stack
                 )
-                report["sections"]["Dialogue (Rasa + actions)"] = run_dialogue_bench(stack)
-                report["sections"]["Web and SMS endpoints"] = run_web_bench(stack)
             finally:
                 stack.stop()
     (out / "report.json").write_text(json.dumps(report, indent=2))

@@ -110,6 +110,18 @@ def bench_chat(
     return _summary(latencies, errors, time.monotonic() - started), ids
 
 
+def inbound_sms(account: str, phone: str, body: str) -> dict[str, str]:
+    """The form Twilio posts to /sms/inbound for one text (sign it before sending)."""
+    return {
+        "MessageSid": "SM" + uuid.uuid4().hex,
+        "AccountSid": account,
+        "From": phone,
+        "To": "+447700900000",
+        "Body": body,
+        "NumMedia": "0",
+    }
+
+
 def bench_sms(
     stack: Any, phones: int, per_phone: int, concurrency: int
 ) -> tuple[dict[str, Any], list[str]]:
@@ -123,14 +135,7 @@ def bench_sms(
     for p in range(phones):
         phone = f"+4477009{p:05d}"
         for i in range(per_phone):
-            params = {
-                "MessageSid": "SM" + uuid.uuid4().hex,
-                "AccountSid": account,
-                "From": phone,
-                "To": "+447700900000",
-                "Body": QUESTIONS[i % len(QUESTIONS)],
-                "NumMedia": "0",
-            }
+            params = inbound_sms(account, phone, QUESTIONS[i % len(QUESTIONS)])
             sids.append(params["MessageSid"])
             signature = validator.compute_signature(url, params)
             jobs.append(

@@ -61,6 +61,18 @@ def ledger_of(stack: Any, subject_key: str) -> list[Any]:
         return query.order_by(ConsentEvent.id).all()
 
 
+def ledger_from(stack: Any, conversation_id: str) -> list[Any]:
+    """The ledger rows a conversation wrote, whatever contact they are keyed on."""
+    from casework import db
+    from casework.models import ConsentEvent
+
+    with db.session_scope(stack.database_url) as session:
+        query = session.query(ConsentEvent).filter(
+            ConsentEvent.source_conversation == conversation_id
+        )
+        return query.order_by(ConsentEvent.id).all()
+
+
 def test_sar_in_new_words_gets_the_statutory_due_date(stack: Any) -> None:
     from actions.common import format_date
     from casework import sar_clock
@@ -144,6 +156,8 @@ def test_marketing_opt_out_writes_the_ledger(stack: Any) -> None:
 
 
 def test_consent_withdrawal_is_recorded(stack: Any) -> None:
+    from casework.pseudonym import contact_key
+
     me = Resident(stack)
     me.say("I want to withdraw my consent")
     assert "full name" in me.says("photos")
@@ -151,7 +165,8 @@ def test_consent_withdrawal_is_recorded(stack: Any) -> None:
     me.say("T123456")
     me.say("email")
     reply = me.says("sam@example.com")
-    [entry] = ledger_of(stack, me.sender)
+    [entry] = ledger_from(stack, me.sender)
+    assert entry.subject_key == contact_key("sam@example.com", "integration-pseudonym-key")
     assert (entry.purpose, entry.decision) == ("photos", "withdrawn")
     assert tickets_of(stack, me.sender)[0].kind.value == "consent_withdrawal"
     assert "stop" in reply

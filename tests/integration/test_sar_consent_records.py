@@ -10,9 +10,21 @@ from typing import Any
 import pytest
 import requests
 
-from tests.integration.test_dialogue import ledger_of, tickets_of
+from casework.pseudonym import contact_key
+from tests.integration.test_dialogue import ledger_from, tickets_of
 
 pytestmark = pytest.mark.integration
+
+
+def outbox_of(stack: Any, conversation_id: str | None) -> list[Any]:
+    from casework import db
+    from casework.models import OutboundMessage
+
+    with db.session_scope(stack.database_url) as session:
+        query = session.query(OutboundMessage).filter(
+            OutboundMessage.conversation_id == conversation_id
+        )
+        return query.order_by(OutboundMessage.id).all()
 
 
 class WebResident:
@@ -95,11 +107,16 @@ def test_a_withdrawal_names_the_resident_and_the_use_they_said(stack: Any) -> No
     assert ticket.details["records_locator"] == "T123456"
     assert (ticket.contact, ticket.contact_method) == ("priya.patel@example.org", "email")
     assert ticket.details["said"]["consent_purpose"] == "Teams meeting recordings"
-    [entry] = ledger_of(stack, me.conversation_id)
+    [entry] = ledger_from(stack, me.conversation_id)
+    # Keyed on the contact the resident gave, so a lookup by that contact finds it.
+    assert entry.subject_key == contact_key("priya.patel@example.org", "integration-pseudonym-key")
     assert (entry.purpose, entry.decision) == ("recordings", "withdrawn")
     assert entry.ticket_reference == ticket.reference
     assert "I've recorded that you withdraw your consent for Teams meeting recordings" in receipt
     assert "within 5 working days" in receipt and "p…@example.org" in receipt
+    [confirmation] = outbox_of(stack, me.conversation_id)  # queued for e-mail, never texted
+    assert (confirmation.channel, confirmation.to) == ("email", "priya.patel@example.org")
+    assert confirmation.status == "pending" and ticket.reference in confirmation.body
     assert "What stops:" in receipt and "What may continue:" in receipt
     assert "Done" not in receipt
 
@@ -122,7 +139,7 @@ def test_newsletter_emails_are_never_recorded_as_photos(stack: Any) -> None:
     """It read as a withdrawal for photos and publicity ("newsletter" was a photo word)."""
     me = WebResident(stack)
     me.say("I never signed up for your newsletter emails, remove me")
-    assert not any(e.purpose == "photos" for e in ledger_of(stack, me.conversation_id))
+    assert not any(e.purpose == "photos" for e in ledger_from(stack, me.conversation_id))
     tracker = me.tracker()
     if (tracker.get("active_loop") or {}).get("name") == "consent_withdrawal_form":
         assert tracker["slots"]["consent_purpose"] is None  # asked, never a default
@@ -156,3 +173,28 @@ def test_bad_input_is_asked_again_and_never_recorded(stack: Any, bad: str, reask
     kept = str(ticket.details) + ticket.summary + str(ticket.contact)
     assert bad.strip()[:30] not in kept and "example.com" in kept
     assert "sam.smith.example.com" not in kept
+
+
+def test_a_first_message_for_my_mum_is_confirmed_with_buttons_not_assumed(stack: Any) -> None:
+    me = WebResident(stack)
+    assert "full name" in me.says("I want a copy of my mum's records")
+    asked = me.say("Sam Smith")
+    question = "\n".join(m.get("text") or "" for m in asked)
+    assert "You mentioned your mum" in question, question
+    titles = [b["title"] for m in asked for b in m.get("buttons") or []]
+    assert titles == ["Yes, for someone else", "No, it's for me"]
+    assert me.tracker()["slots"]["sar_for_someone_else"] is None  # not guessed
+    assert "person whose information" in me.says("someone else")  # the button's payload
+    assert me.tracker()["slots"]["sar_for_someone_else"] == "other"
+
+
+def test_an_ambiguous_message_gets_buttons_and_no_record(stack: Any) -> None:
+    """Its two best readings are a withdrawal and a marketing opt-out, close together:
+    the resident chooses; nothing is recorded on a guess."""
+    me = WebResident(stack)
+    reply = me.say("I don't want to be in your magazine or get your emails")
+    payloads = {b["payload"] for m in reply for b in m.get("buttons") or []}
+    assert {"Stop sending me marketing", "I want to withdraw my consent"} <= payloads, reply
+    assert tickets_of(stack, me.conversation_id) == []
+    assert ledger_from(stack, me.conversation_id) == []
+    assert not (me.tracker().get("active_loop") or {}).get("name")  # no form started

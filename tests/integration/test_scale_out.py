@@ -1,13 +1,14 @@
-"""Scale-out, as documented in docs/architecture.md: PostgreSQL for casework and the
-Rasa tracker store, a Redis lock store shared by two Rasa instances, and two gunicorn
-web workers. Real servers on loopback, started by the test."""
+"""Scale-out, as documented in docs/deployment.md: PostgreSQL for casework and the Rasa
+tracker store, a Redis lock store shared by two Rasa instances, several gunicorn web
+workers. The stack is the one `privacybot run --scaled` starts, on loopback."""
 
 from __future__ import annotations
 
+import os
 import re
-from collections.abc import Callable, Iterator
+import signal
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 
 import pytest
 import redis
@@ -16,42 +17,51 @@ from sqlalchemy import func, select
 
 from casework import db
 from casework.models import Message
-from privacybot.runner import Stack, free_port, rasa_process
-from tests.fakes.postgres import ThrowawayPostgres
-from tests.fakes.redis import ThrowawayRedis
+from privacybot.runner import MODEL_PATH, Process
+from privacybot.scaled import ScaledStack, make_scaled_stack
+from tests.integration.conftest import _stack_env
 
 pytestmark = [pytest.mark.postgres, pytest.mark.integration]
-
-
-@dataclass
-class ScaledStack:
-    stack: Stack
-    rasa_urls: list[str]
-    redis_port: int
 
 
 LOGIN_LIMIT = 4
 
 
 @pytest.fixture(scope="module")
-def scaled(start_stack: Callable[..., Stack]) -> Iterator[ScaledStack]:
-    with ThrowawayPostgres() as pg, ThrowawayRedis() as redis:
-        stack = start_stack(
-            {
-                "DATABASE_URL": pg.create_database("casework"),
-                "TRACKER_URL": pg.create_database("tracker"),
-                "REDIS_HOST": "127.0.0.1",
-                "REDIS_PORT": str(redis.port),
-                "RATE_LIMIT_LOGIN": f"{LOGIN_LIMIT}/minute",
-                "HOLDING_REPLY_AFTER": "60",  # the answers themselves, not holding replies
-            },
-            web_workers=2,
-        )
-        second = stack.add(rasa_process(stack, free_port()), stack.data_dir / "logs")
-        stack.wait_ready()
-        second_url = second.health_url.split("/status")[0]
-        yield ScaledStack(stack, [stack.rasa_url, second_url], redis.port)
-        stack.stop()
+def scaled(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ScaledStack]:
+    """The profile `privacybot run --scaled` starts: throwaway PostgreSQL and Redis run by
+    the stack itself, two Rasa + two action servers, three gunicorn workers."""
+    assert MODEL_PATH.exists(), "run `make model` first (make test does)"
+    data_dir = tmp_path_factory.mktemp("scaled")
+    env = _stack_env(data_dir, {"RATE_LIMIT_LOGIN": f"{LOGIN_LIMIT}/minute"})
+    env["HOLDING_REPLY_AFTER"] = "60"  # the answers themselves, not holding replies
+    del env["DATABASE_URL"]  # the profile starts its own PostgreSQL
+    profile = make_scaled_stack({}, env)
+    try:
+        profile.start(data_dir / "logs")
+        profile.stack.wait_ready()
+        profile.stack.supervise()
+    except Exception:
+        for log in sorted((data_dir / "logs").glob("*.log")):
+            print(f"--- {log.name}\n{log.read_text(errors='replace')[-3000:]}")
+        profile.stack.stop()
+        raise
+    yield profile
+    profile.stack.stop()
+    profile.cleanup()
+    assert not _alive(profile.stack.processes), "a process outlived the stack"
+
+
+def _alive(processes: list[Process]) -> list[str]:
+    alive = []
+    for process in processes:
+        assert process.popen is not None
+        try:
+            os.killpg(process.popen.pid, 0)
+            alive.append(process.name)
+        except ProcessLookupError:
+            pass
+    return alive
 
 
 def _say(rasa_url: str, sender: str, text: str) -> list[dict]:
@@ -130,5 +140,45 @@ def test_rate_limits_are_shared_by_the_web_workers(scaled: ScaledStack) -> None:
     web = scaled.stack.web_url
     codes = [_failed_login(web) for _ in range(LOGIN_LIMIT + 1)]
     assert codes == [401] * LOGIN_LIMIT + [429]
-    keys = redis.Redis(host="127.0.0.1", port=scaled.redis_port).keys("LIMITS*")
+    assert scaled.redis is not None
+    keys = redis.Redis(host="127.0.0.1", port=scaled.redis.port).keys("LIMITS*")
     assert keys, "no rate-limit counters in Redis"
+
+
+def _chat(web: str, text: str, conversation_id: str | None = None) -> dict:
+    body = {"text": text, **({"conversation_id": conversation_id} if conversation_id else {})}
+    response = requests.post(f"{web}/api/chat", json=body, timeout=120)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def _home(conversation_id: str, count: int) -> int:
+    from webhook.rasa_client import instance_order
+
+    return instance_order(conversation_id, count)[0]
+
+
+def test_web_spreads_conversations_and_survives_a_dead_rasa(scaled: ScaledStack) -> None:
+    """Conversations are spread over both instances; with one SIGKILLed, conversations
+    at home on it (an ongoing one and new ones) are still answered by the other."""
+    web, token = scaled.stack.web_url, scaled.stack.rasa_token
+    ids = [_chat(web, f"hello, conversation {i}")["conversation_id"] for i in range(8)]
+    homes = {_home(cid, 2) for cid in ids}
+    assert homes == {0, 1}, "eight conversations all went to one instance"
+    victim_index = _home(ids[0], 2)
+    victim = next(
+        p
+        for p in scaled.stack.processes
+        if p.health_url and f":{scaled.rasa_ports[victim_index]}/" in p.health_url
+    )
+    assert victim.popen is not None
+    os.killpg(victim.popen.pid, signal.SIGKILL)
+    victim.popen.wait()
+
+    reply = _chat(web, "what is personal data", ids[0])
+    assert reply["conversation_id"] == ids[0] and reply["messages"]
+    survivor = scaled.rasa_urls[1 - victim_index]
+    assert "what is personal data" in _user_turns(survivor, token, ids[0])
+    fresh = [_chat(web, f"hi again {i}") for i in range(6)]
+    assert all(body["messages"] for body in fresh)
+    assert any(_home(body["conversation_id"], 2) == victim_index for body in fresh)

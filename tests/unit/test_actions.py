@@ -475,7 +475,7 @@ def test_consent_withdrawal_is_recorded(db: str) -> None:
     said = texts(messages)
     recorded = "I've recorded that you withdraw your consent for photos and publicity"
     assert f"{recorded} (reference {reference})" in said
-    assert "within 5 working days" in said and "by email to s…@example.com" in said
+    assert "within 5 working days" in said and "e-mail a confirmation to s…@example.com" in said
     assert "What stops: Staff will stop using photos" in said and "What may continue" in said
     assert "Done" not in said and "{" not in said
     assert slot_events(events)["form_said"] is None

@@ -5,7 +5,7 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from casework import conversations, db, handoff, ledger, retention, sar, staff, tickets
+from casework import audit, conversations, db, handoff, ledger, retention, sar, staff, tickets
 from casework.models import (
     AuditEvent,
     ConsentEvent,
@@ -68,6 +68,90 @@ def test_sar_clock_workflow_moves_the_due_date(database_url: str) -> None:
             sar.extend(session, ticket, "again", "agent@x.org", today=date(2026, 11, 21))
         sar.close(session, ticket, "sent by secure email", "agent@x.org")
         assert ticket.status == TicketStatus.RESOLVED
+
+
+AGENT = "agent@x.org"
+LATER = date(2026, 11, 30)  # "today" in the edge tests below
+
+
+def test_id_received_without_a_request_does_not_restart_the_clock(database_url: str) -> None:
+    with db.session_scope(database_url) as session:
+        ticket = _sar(session)  # received 3 Nov 2026: due 3 Dec
+        sar.mark_id_received(session, ticket, date(2026, 11, 20), AGENT, today=LATER)
+        assert ticket.sar.due_on == date(2026, 12, 3)
+        assert ticket.sar.id_received_on == date(2026, 11, 20)
+        event = audit.events_for(session, ticket.reference)[-1]
+        assert event.action == "sar.id_received" and event.detail["clock_restarted"] is False
+
+
+def test_requested_id_restarts_the_clock_once(database_url: str) -> None:
+    with db.session_scope(database_url) as session:
+        ticket = _sar(session)
+        sar.request_id(session, ticket, AGENT, today=date(2026, 11, 4))
+        sar.mark_id_received(session, ticket, date(2026, 11, 10), AGENT, today=LATER)
+        assert ticket.sar.due_on == date(2026, 12, 10)
+        with pytest.raises(ValueError, match="already recorded as received on 10 November"):
+            sar.mark_id_received(session, ticket, date(2026, 11, 25), AGENT, today=LATER)
+        assert ticket.sar.due_on == date(2026, 12, 10)
+
+
+@pytest.mark.parametrize(
+    ("step", "on", "message"),
+    [
+        ("id_received", date(2026, 12, 1), "in the future"),
+        ("id_received", date(2026, 11, 2), "before the request was received"),
+        ("pause", date(2026, 12, 1), "in the future"),
+        ("pause", date(2026, 10, 30), "before the request was received"),
+    ],
+)
+def test_dates_staff_enter_are_checked(
+    database_url: str, step: str, on: date, message: str
+) -> None:
+    with db.session_scope(database_url) as session:
+        ticket = _sar(session)
+        with pytest.raises(ValueError, match=message):
+            if step == "id_received":
+                sar.mark_id_received(session, ticket, on, AGENT, today=LATER)
+            else:
+                sar.pause(session, ticket, on, AGENT, "which years?", today=LATER)
+        assert ticket.sar.id_received_on is None and ticket.sar.paused_on is None
+
+
+def test_resume_date_is_checked_against_the_pause_and_today(database_url: str) -> None:
+    with db.session_scope(database_url) as session:
+        ticket = _sar(session)
+        sar.pause(session, ticket, date(2026, 11, 12), AGENT, "which years?", today=LATER)
+        with pytest.raises(ValueError, match="paused on 12 November 2026, after 11 November"):
+            sar.resume(session, ticket, date(2026, 11, 11), AGENT, today=LATER)
+        with pytest.raises(ValueError, match="in the future"):
+            sar.resume(session, ticket, date(2026, 12, 1), AGENT, today=LATER)
+        assert sar.paused_days_so_far(ticket.sar, LATER) == 18
+        sar.resume(session, ticket, date(2026, 11, 16), AGENT, today=LATER)
+        assert ticket.sar.paused_days == 4 and ticket.sar.due_on == date(2026, 12, 7)
+
+
+def test_id_request_after_the_due_date_is_refused_with_the_reason(database_url: str) -> None:
+    with db.session_scope(database_url) as session:
+        ticket = _sar(session)  # due 3 Dec 2026
+        with pytest.raises(ValueError, match="too late to ask for ID: .* due on 03 December 2026"):
+            sar.request_id(session, ticket, AGENT, today=date(2026, 12, 4))
+        assert ticket.sar.id_required is False and ticket.sar.due_on == date(2026, 12, 3)
+        sar.request_id(session, ticket, AGENT, today=date(2026, 12, 3))  # the last day is fine
+        assert ticket.sar.due_on is None
+
+
+def test_a_pause_from_after_the_due_date_is_refused(database_url: str) -> None:
+    with db.session_scope(database_url) as session:
+        ticket = _sar(session)  # due 3 Dec 2026
+        with pytest.raises(ValueError, match="too late to pause: .* due on 03 December 2026"):
+            sar.pause(
+                session, ticket, date(2026, 12, 4), AGENT, "which years?", today=date(2026, 12, 10)
+            )
+        assert ticket.sar.paused_on is None
+        sar.pause(
+            session, ticket, date(2026, 12, 3), AGENT, "which years?", today=date(2026, 12, 10)
+        )
+        assert ticket.sar.paused_on == date(2026, 12, 3)
 
 
 def test_extension_must_be_within_the_first_month(database_url: str) -> None:
@@ -135,7 +219,8 @@ def test_api_tokens_are_stored_hashed(database_url: str) -> None:
     with db.session_scope(database_url) as session:
         staff.add_or_update(session, "a@example.org", "a long enough password", "admin")
         token = staff.issue_token(session, "a@example.org")
-        assert staff.find(session, "a@example.org").api_token_hash != token
+        stored = staff.find(session, "a@example.org").tokens
+        assert [t.token_hash for t in stored] != [token] and token not in stored[0].token_hash
         assert staff.user_for_token(session, token).email == "a@example.org"
         assert staff.user_for_token(session, token + "x") is None
 
@@ -222,3 +307,30 @@ def test_forget_tracker_deletes_rasas_copy_of_the_conversation(tmp_path) -> None
     assert left == ["kept"]
     assert retention.forget_tracker(None, ["kept"]) == 0
     assert retention.forget_tracker(f"sqlite:///{tmp_path / 'empty.db'}", ["kept"]) == 0
+
+
+def test_migration_carries_an_old_token_over_with_an_expiry(tmp_path) -> None:  # noqa: ANN001
+    """Revision 0004: a token issued before it keeps working for 90 days, then expires;
+    the old never-expiring column is emptied."""
+    from alembic import command
+    from sqlalchemy import text
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    command.upgrade(db.alembic_config(url), "0003_append_only")
+    old_token = "an-old-token-from-before-expiry"
+    with db.get_engine(url).begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO staff_users (email, name, role, password_hash, api_token_hash, "
+                "failed_logins, active, created_at) VALUES ('old@example.org', 'Old', 'agent', "
+                "'x', :hash, 0, 1, '2026-01-01 00:00:00')"
+            ),
+            {"hash": staff._token_hash(old_token)},
+        )
+    db.upgrade(url)
+    with db.session_scope(url) as session:
+        assert staff.user_for_token(session, old_token).email == "old@example.org"
+        later = utcnow() + timedelta(days=91)
+        assert staff.user_for_token(session, old_token, now=later) is None
+        left = session.execute(text("SELECT api_token_hash FROM staff_users")).scalar()
+        assert left is None

@@ -41,3 +41,13 @@ def test_a_faint_second_reading_is_not_offered() -> None:
 def test_every_request_has_its_button_in_the_domain() -> None:
     buttons = DOMAIN["responses"]["utter_clarify_route"][0]["buttons"]
     assert set(REQUEST_PAYLOADS.values()) <= {b["payload"] for b in buttons}
+
+
+def test_an_unclear_stop_offers_both_things_it_can_mean() -> None:
+    # "remove me": stop and an opt-out close together -> opt-out or withdrawal, one tap each
+    intents = close_requests(_ranking(("stop", 0.40), ("request_marketing_opt_out", 0.30)))
+    assert intents == ["request_marketing_opt_out", "request_consent_withdrawal"]
+
+
+def test_stop_beside_a_question_is_still_answered() -> None:
+    assert close_requests(_ranking(("stop", 0.40), ("ask_privacy_question", 0.35))) == []

@@ -30,11 +30,45 @@ def test_staff_add_and_token(tmp_path: Path) -> None:
     assert "agent@example.org (admin)" in added.stdout
     token = _run(["staff", "token", "agent@example.org"], env)
     assert token.returncode == 0 and len(token.stdout.strip()) >= 40
+    assert "token id 1, expires" in token.stderr
     unknown = _run(["staff", "token", "nobody@example.org"], env)
     assert unknown.returncode == 2 and "no staff account" in unknown.stderr
     short = _run(["staff", "add", "b@example.org", "--password-stdin"], env, stdin="short\n")
     assert short.returncode == 2 and "at least 12 characters" in short.stderr
     assert "Traceback" not in short.stderr
+
+
+def test_staff_tokens_expire_and_revoke(tmp_path: Path) -> None:
+    """`staff token --days` / STAFF_TOKEN_DAYS set the lifetime; `staff revoke` takes a
+    token id or an e-mail; a revoked token no longer finds its account."""
+    from datetime import timedelta
+
+    from casework import db, staff
+    from casework.models import utcnow
+
+    url = f"sqlite:///{tmp_path / 'c.db'}"
+    env = {**os.environ, "DATA_DIR": str(tmp_path), "DATABASE_URL": url, "SECRET_KEY": "k"}
+    env["STAFF_TOKEN_DAYS"] = "7"
+    _run(["staff", "add", "a@example.org", "--password-stdin"], env, stdin="a long password!\n")
+    week = _run(["staff", "token", "a@example.org"], env)
+    day = _run(["staff", "token", "a@example.org", "--days", "1"], env)
+    other = _run(["staff", "token", "a@example.org"], env)
+    assert _run(["staff", "token", "a@example.org", "--days", "0"], env).returncode == 2
+    with db.session_scope(url) as session:
+        tokens = staff.find(session, "a@example.org").tokens
+        lifetimes = [round((t.expires_at - utcnow()) / timedelta(days=1)) for t in tokens]
+        assert lifetimes == [7, 1, 7]
+    revoked = _run(["staff", "revoke", "2"], env)
+    assert revoked.returncode == 0 and "revoked 1 token(s)" in revoked.stdout
+    with db.session_scope(url) as session:
+        assert staff.user_for_token(session, day.stdout.strip()) is None
+        assert staff.user_for_token(session, week.stdout.strip()) is not None
+    everything = _run(["staff", "revoke", "a@example.org"], env)
+    assert "revoked 2 token(s) and signed its inbox sessions out" in everything.stdout
+    with db.session_scope(url) as session:
+        assert staff.user_for_token(session, other.stdout.strip()) is None
+    unknown = _run(["staff", "revoke", "99"], env)
+    assert unknown.returncode == 2 and "no staff account or token id 99" in unknown.stderr
 
 
 def test_development_secrets_are_generated_once_and_private(tmp_path: Path) -> None:

@@ -196,3 +196,20 @@ def test_healthz_says_rasa_is_down_when_it_does_not_answer(tmp_path: Path) -> No
     assert response.status_code == 503
     parts = response.get_json()["parts"]
     assert parts["rasa"] == "down" and parts["actions"] == "down" and parts["database"] == "ok"
+
+
+def test_healthz_counts_rasa_up_while_any_of_several_answers(
+    tmp_path: Path, rasa: FakeRasa
+) -> None:
+    # The scaled profile: the first Rasa is gone, the client moves conversations on to
+    # the second, so the web side must not hold every message.
+    from privacybot.runner import free_port
+
+    nowhere = f"http://127.0.0.1:{free_port()}"
+    settings = settings_for(tmp_path, nowhere, rasa_urls=(nowhere, rasa.url))
+    app = create_app(settings, background=False)
+    assert app.test_client().get("/healthz").get_json()["parts"]["rasa"] == "ok"
+    alone = create_app(
+        settings_for(tmp_path / "b", nowhere, rasa_urls=(nowhere,)), background=False
+    )
+    assert alone.test_client().get("/healthz").get_json()["parts"]["rasa"] == "down"

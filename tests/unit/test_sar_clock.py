@@ -53,6 +53,24 @@ def test_extension_adds_two_further_months() -> None:
     assert extension_deadline(clock) == date(2026, 12, 3)
 
 
+@pytest.mark.parametrize(
+    ("received", "extended_due"),
+    [
+        # The ICO: "extend the time to respond by a further two months". The two months run
+        # on from the first month's calendar end date, before its weekend roll.
+        (date(2026, 11, 3), date(2027, 2, 3)),  # 3 Dec + 2 months
+        (date(2026, 1, 31), date(2026, 4, 28)),  # month ends 28 Feb -> 28 Apr, not 30 Apr
+        # 31 Jan 2027 is a Sunday (first month due Mon 1 Feb); the extension runs from
+        # 31 Jan, to 31 Mar, not from the rolled 1 Feb to 1 Apr.
+        (date(2026, 12, 31), date(2027, 3, 31)),
+        # 30 Jun -> 30 Aug 2026, a Sunday; Mon 31 Aug is a bank holiday: Tue 1 Sep.
+        (date(2026, 5, 30), date(2026, 9, 1)),
+    ],
+)
+def test_extension_end_date(received: date, extended_due: date) -> None:
+    assert due_date(SarClock(received_on=received, extended=True)) == extended_due
+
+
 def test_calendar_month_arithmetic() -> None:
     assert add_calendar_months(date(2026, 12, 15), 1) == date(2027, 1, 15)
     assert add_calendar_months(date(2026, 8, 31), 1) == date(2026, 9, 30)

@@ -525,3 +525,20 @@ def test_rate_limit_keys_do_not_hold_a_plain_hash_of_the_number(app: Flask) -> N
         key = sender_key()
     assert hashlib.sha256(PHONE.encode()).hexdigest()[:16] not in key
     assert key == "sms:" + subject_key(PHONE, state(app).settings.pseudonym_key)[:32]
+
+
+def test_the_sms_sender_never_texts_an_email_row(live_app: Flask, twilio: FakeTwilioAPI) -> None:
+    """An e-mail confirmation waits for an e-mail sender; only the SMS row is texted."""
+    from casework import outbox as confirmations
+
+    secret = state(live_app).settings.secret_key
+    with db(live_app) as session:
+        for channel, to in (("email", "sam@example.com"), ("sms", PHONE)):
+            confirmations.queue(
+                session, channel=channel, conversation_id=None, to=to, body=channel, secret=secret
+            )
+    assert state(live_app).outbox.send_due() == 1
+    assert [m.body for m in twilio.sent_to(PHONE)] == ["sms"]
+    assert twilio.sent_to("sam@example.com") == []
+    statuses = {row.channel: row.status for row in outbox_rows(live_app)}
+    assert statuses == {"email": "pending", "sms": "queued"}

@@ -29,6 +29,7 @@
       var ch = cell(tr, r.channel);
       if (r.sms_unreachable) tag(ch, "no SMS");
       var due = cell(tr, r.due_date || "");
+      if (r.due_flag === "paused") tag(due, "paused " + r.paused_days + " day(s)", "tag-paused");
       if (r.due_flag === "overdue") tag(due, "overdue", "tag-overdue");
       if (r.due_flag === "due-soon") tag(due, "due soon", "tag-soon");
       cell(tr, r.assignee || "\u2014");

@@ -1,4 +1,8 @@
-"""`privacybot db ...` and `privacybot staff ...` sub-commands."""
+"""`privacybot db ...`, `privacybot staff ...` and `privacybot suppressions ...` sub-commands.
+
+They live here, not in casework/, because they read the settings: casework is given a
+database URL by whoever calls it and never reads configuration (or creates development
+secrets) itself."""
 
 from __future__ import annotations
 
@@ -11,10 +15,11 @@ import threading
 from typing import Any
 
 from casework import db
+from privacybot.settings import load_settings
 
 
 def cmd_upgrade(args: argparse.Namespace) -> int:
-    db.upgrade()
+    db.upgrade(load_settings().database_url)
     print("database is up to date")
     return 0
 
@@ -22,8 +27,6 @@ def cmd_upgrade(args: argparse.Namespace) -> int:
 def cmd_purge(args: argparse.Namespace) -> int:
     """One retention run (prints its counts as JSON), or with --every a loop that runs
     one, sleeps and repeats until SIGTERM / Ctrl-C (the process `make run` starts)."""
-    from privacybot.settings import load_settings
-
     settings = load_settings()
     db.upgrade(settings.database_url)
     if args.every is None:
@@ -79,9 +82,10 @@ def cmd_staff_add(args: argparse.Namespace) -> int:
     from casework import staff
 
     password = _read_password(args.password_stdin)
-    db.upgrade()
+    url = load_settings().database_url
+    db.upgrade(url)
     try:
-        with db.session_scope() as session:
+        with db.session_scope(url) as session:
             user = staff.add_or_update(session, args.email, password, args.role, args.name)
             print(f"saved {user.email} ({user.role})")
     except ValueError as error:
@@ -91,15 +95,40 @@ def cmd_staff_add(args: argparse.Namespace) -> int:
 
 
 def cmd_staff_token(args: argparse.Namespace) -> int:
+    """Prints the token alone on stdout (scripts read it); its id and expiry on stderr."""
     from casework import staff
 
-    db.upgrade()
+    settings = load_settings()
+    days = args.days if args.days is not None else settings.staff_token_days
+    db.upgrade(settings.database_url)
     try:
-        with db.session_scope() as session:
-            print(staff.issue_token(session, args.email))
+        with db.session_scope(settings.database_url) as session:
+            issued = staff.issue(session, args.email, days)
+    except (LookupError, ValueError) as error:
+        print(f"privacybot: {error}", file=sys.stderr)
+        return 2
+    print(issued.secret)
+    print(
+        f"token id {issued.id}, expires {issued.expires_at:%Y-%m-%d %H:%M} UTC; "
+        f"revoke with: privacybot staff revoke {issued.id}",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def cmd_staff_revoke(args: argparse.Namespace) -> int:
+    from casework import staff
+
+    url = load_settings().database_url
+    db.upgrade(url)
+    try:
+        with db.session_scope(url) as session:
+            count = staff.revoke(session, args.who)
     except LookupError as error:
         print(f"privacybot: {error}", file=sys.stderr)
         return 2
+    ended = " and signed its inbox sessions out" if "@" in args.who else ""
+    print(f"revoked {count} token(s){ended}")
     return 0
 
 
@@ -109,7 +138,6 @@ def cmd_suppressions_check(args: argparse.Namespace) -> int:
 
     from casework import suppressions
     from casework.pseudonym import pseudonym_secret
-    from privacybot.settings import load_settings
 
     settings = load_settings()
     db.upgrade(settings.database_url)

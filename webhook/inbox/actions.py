@@ -1,187 +1,27 @@
-"""The staff handoff inbox: sign-in, the queue, a ticket page with its actions, CSV export.
-
-Every form posts a CSRF token (Flask-WTF's CSRFProtect covers the whole blueprint);
-every view of a ticket and every change goes into the audit log.
-"""
+"""What staff do on a ticket: assign, status, notes, replies over the resident's channel,
+the SAR clock, close and hand back to the assistant. A rule that says no raises
+ValueError: nothing is written and the reason is shown."""
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Callable
 from datetime import date
 from typing import Any
 
-from flask import (
-    Blueprint,
-    Response,
-    abort,
-    flash,
-    jsonify,
-    redirect,
-    render_template,
-    request,
-    url_for,
-)
-from flask import (
-    session as flask_session,
-)
-from flask_login import current_user, login_required, login_user, logout_user
-from flask_wtf import FlaskForm
-from sqlalchemy import select
+from flask import abort, flash, redirect, request, url_for
+from flask_login import login_required
 from sqlalchemy.orm import Session
-from wtforms import EmailField, PasswordField
-from wtforms.validators import DataRequired, Length
 
-from casework import audit, conversations, handoff, sar, staff, tickets
-from casework.models import (
-    ConversationState,
-    StaffUser,
-    Ticket,
-    TicketKind,
-    TicketNote,
-    TicketStatus,
-    utcnow,
-)
-from webhook import outbox, queue, sms_format
-from webhook.auth import StaffPrincipal, admin_required, login_manager
+from casework import audit, conversations, handoff, sar, tickets
+from casework.models import Ticket, TicketKind, TicketNote, TicketStatus, utcnow
+from webhook import outbox, sms_format
+from webhook.auth import StaffPrincipal
+from webhook.inbox.blueprint import bp, me
+from webhook.inbox.views import _load, _reply_blocker
 from webhook.rasa_client import RasaUnavailable
 from webhook.state import state
 
-bp = Blueprint("inbox", __name__, url_prefix="/inbox")
-bp.record_once(lambda setup: login_manager.init_app(setup.app))
-
 MAX_NOTE = 4000
-
-
-class LoginForm(FlaskForm):
-    email = EmailField("Email", validators=[DataRequired(), Length(max=255)])
-    password = PasswordField("Password", validators=[DataRequired(), Length(max=256)])
-
-
-def me() -> StaffPrincipal:
-    return current_user  # type: ignore[return-value]
-
-
-@bp.route("/login", methods=["GET", "POST"])
-def login() -> Any:
-    form = LoginForm()
-    if form.validate_on_submit():
-        with state().db() as session:
-            user = staff.authenticate(session, form.email.data or "", form.password.data or "")
-            principal = StaffPrincipal.of(user) if user else None
-        if principal is None:
-            flash(
-                "Email or password not recognised. After 5 failed attempts an account is "
-                "locked for 15 minutes.",
-                "error",
-            )
-            return render_template("inbox/login.html", form=form), 401
-        flask_session.clear()  # a fresh session on sign-in (no fixation)
-        login_user(principal)
-        return redirect(url_for("inbox.index"))
-    status = 400 if request.method == "POST" else 200
-    return render_template("inbox/login.html", form=form), status
-
-
-@bp.post("/logout")
-@login_required
-def logout() -> Any:
-    logout_user()
-    flask_session.clear()
-    return redirect(url_for("inbox.login"))
-
-
-def _staff_choices(session: Session) -> list[tuple[int, str]]:
-    rows = session.execute(select(StaffUser.id, StaffUser.name).where(StaffUser.active)).all()
-    return [(row.id, row.name) for row in rows]
-
-
-@bp.get("")
-@bp.get("/")
-@login_required
-def index() -> Any:
-    filters = queue.Filters.from_args(request.args)
-    with state().db() as session:
-        if filters.q:
-            exact = tickets.get_ticket(session, filters.q)
-            if exact is not None:
-                return redirect(url_for("inbox.ticket", reference=exact.reference))
-        rows = [queue.summary_row(t) for t in queue.queue(session, filters, me().id)]
-        staff_list = _staff_choices(session)
-    return render_template(
-        "inbox/queue.html",
-        rows=rows,
-        filters=filters,
-        staff_list=staff_list,
-        kinds=queue.KINDS,
-        statuses=queue.STATUSES,
-        channels=queue.CHANNELS,
-    )
-
-
-@bp.get("/queue.json")
-@login_required
-def queue_json() -> Any:
-    """Polled by inbox.js so new handoffs appear without a reload."""
-    filters = queue.Filters.from_args(request.args)
-    with state().db() as session:
-        rows = [queue.summary_row(t) for t in queue.queue(session, filters, me().id)]
-    open_handoffs = [r["reference"] for r in rows if r["kind"] == "handoff"]
-    return jsonify({"tickets": rows, "open_handoffs": open_handoffs})
-
-
-def _load(session: Session, reference: str) -> Ticket:
-    ticket = tickets.get_ticket(session, reference)
-    if ticket is None:
-        abort(404)
-    return ticket
-
-
-@bp.get("/tickets/<reference>")
-@login_required
-def ticket(reference: str) -> Any:
-    st = state()
-    with st.db() as session:
-        t = _load(session, reference)
-        audit.log(session, me().email, "ticket.viewed", t.reference)
-        conversation = conversations.get(session, t.conversation_id) if t.conversation_id else None
-        live = conversations.messages_after(session, conversation.id) if conversation else []
-        sms_log = (
-            outbox.for_address(session, conversation.address)
-            if conversation and conversation.channel == "sms" and conversation.address
-            else []
-        )
-        events = audit.events_for(session, t.reference)
-        due = t.sar.due_on if t.sar else None
-        html = render_template(
-            "inbox/ticket.html",
-            t=t,
-            conversation=conversation,
-            live=live,
-            sms_log=sms_log,
-            events=events,
-            notes=list(t.notes),
-            due_flag=queue.due_flag(due, t.status),
-            today=sar.today_uk().isoformat(),
-            can_reply=_reply_blocker(conversation) is None,
-            reply_blocker=_reply_blocker(conversation),
-            statuses=[s.value for s in TicketStatus if s != TicketStatus.RESOLVED],
-        )
-    return html
-
-
-def _reply_blocker(conversation: Any) -> str | None:
-    if conversation is None:
-        return "This request has no conversation to reply in: use the contact details."
-    if conversation.state == ConversationState.ENDED:
-        return "The resident ended this chat: use the contact details."
-    if conversation.channel == "sms" and conversation.sms_blocked:
-        return "The resident texted STOP: no SMS can be sent. Use another channel."
-    return None
-
-
-# --- ticket actions -------------------------------------------------------------------------
 
 Action = Callable[[Session, Ticket, StaffPrincipal, dict[str, str]], str | None]
 ACTIONS: dict[str, Action] = {}
@@ -373,64 +213,3 @@ def resume_bot(reference: str) -> Any:
             "error" if problem else "success",
         )
     return redirect(url_for("inbox.ticket", reference=reference)), 303
-
-
-# --- export -----------------------------------------------------------------------------------
-
-CSV_FIELDS = [
-    "reference",
-    "kind",
-    "status",
-    "channel",
-    "created_at",
-    "due_date",
-    "resolved_at",
-    "assignee",
-    "sms_unreachable",
-    "summary",
-    "outcome",
-]
-
-
-def _cell(value: Any) -> str:
-    text = "" if value is None else str(value)
-    # Spreadsheet formula injection: a cell must not start with = + - @.
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
-@bp.get("/export.csv")
-@login_required
-@admin_required
-def export_csv() -> Response:
-    filters = queue.Filters.from_args(request.args)
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(CSV_FIELDS)
-    with state().db() as session:
-        rows = queue.queue(session, filters, me().id, limit=100_000)
-        for t in rows:
-            writer.writerow(
-                [
-                    _cell(v)
-                    for v in (
-                        t.reference,
-                        t.kind.value,
-                        t.status.value,
-                        t.channel,
-                        t.created_at.isoformat(timespec="seconds"),
-                        t.sar.due_on.isoformat() if t.sar and t.sar.due_on else "",
-                        t.resolved_at.isoformat(timespec="seconds") if t.resolved_at else "",
-                        t.assignee.email if t.assignee else "",
-                        t.sms_unreachable,
-                        t.summary,
-                        t.outcome,
-                    )
-                ]
-            )
-        audit.log(session, me().email, "tickets.exported", None, count=len(rows))
-    name = f"requests-{sar.today_uk().isoformat()}.csv"
-    return Response(
-        buffer.getvalue(),
-        mimetype="text/csv",
-        headers={"Content-Disposition": f"attachment; filename={name}"},
-    )

@@ -1,0 +1,131 @@
+"""Wrong records: scripted residents drive the web chat (`POST /api/chat`, as a browser
+does), then the tickets and ledger rows their conversations made are compared with
+what each resident meant (tests/bench/data/records_residents.yaml). A record is wrong
+when its kind, channels, contacts, use (purpose), person or scope differ from what was
+said, when a record meant is missing, or when one was made that nobody asked for.
+Target: 0."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import requests
+import yaml
+
+RESIDENTS = Path(__file__).parent / "data" / "records_residents.yaml"
+# What a record must match, where the resident's script says what they meant.
+FIELDS = (
+    "channels",
+    "contacts",
+    "purpose",
+    "name",
+    "contact",
+    "scope",
+    "on_behalf_of",
+    "subject_name",
+)
+
+
+def load_residents(path: Path = RESIDENTS) -> list[dict[str, Any]]:
+    return list(yaml.safe_load(path.read_text()) or [])
+
+
+def converse(web_url: str, messages: list[str]) -> str:
+    """Say each message in one new web conversation; returns its id."""
+    conversation_id: str | None = None
+    for text in messages:
+        body: dict[str, Any] = {"text": text}
+        if conversation_id:
+            body["conversation_id"] = conversation_id
+        response = requests.post(f"{web_url}/api/chat", json=body, timeout=120)
+        response.raise_for_status()
+        conversation_id = response.json()["conversation_id"]
+    assert conversation_id
+    return conversation_id
+
+
+def records_of(database_url: str, conversation_id: str) -> list[dict[str, Any]]:
+    """Each ticket of the conversation with what a comparison needs, and its ledger rows."""
+    from casework.db import session_scope
+    from casework.models import ConsentEvent, Ticket
+
+    with session_scope(database_url) as session:
+        tickets = session.query(Ticket).filter(Ticket.conversation_id == conversation_id).all()
+        rows = (
+            session.query(ConsentEvent)
+            .filter(ConsentEvent.source_conversation == conversation_id)
+            .all()
+        )
+        found = []
+        for ticket in tickets:
+            details = dict(ticket.details or {})
+            found.append(
+                {
+                    "kind": ticket.kind.value,
+                    "reference": ticket.reference,
+                    "channels": sorted(details.get("channels") or []),
+                    "contacts": details.get("contacts") or {},
+                    "purpose": details.get("purpose"),
+                    "name": details.get("name"),
+                    "contact": ticket.contact,
+                    "scope": ticket.sar.scope if ticket.sar else None,
+                    "on_behalf_of": ticket.sar.on_behalf_of if ticket.sar else None,
+                    "subject_name": ticket.sar.subject_name if ticket.sar else None,
+                    "ledger": sorted(
+                        (r.purpose, r.channel or "")
+                        for r in rows
+                        if r.ticket_reference == ticket.reference
+                    ),
+                }
+            )
+        return found
+
+
+def problems(intended: dict[str, Any], found: list[dict[str, Any]]) -> list[str]:
+    """How the records differ from what the resident meant ([] when right)."""
+    kind = intended["kind"]
+    if kind == "none":
+        return [f"unasked-for {r['kind']} record {r['reference']}" for r in found]
+    if len(found) != 1:
+        return [f"{len(found)} records, meant one {kind}"]
+    [record] = found
+    if record["kind"] != kind:
+        return [f"kind {record['kind']}, meant {kind}"]
+    wrong = []
+    for field in FIELDS:
+        if field in intended and record[field] != _expected(field, intended[field]):
+            wrong.append(f"{field} {record[field]!r}, meant {intended[field]!r}")
+    expected_ledger = _ledger(intended)
+    if expected_ledger is not None and record["ledger"] != expected_ledger:
+        wrong.append(f"ledger {record['ledger']}, meant {expected_ledger}")
+    return wrong
+
+
+def _expected(field: str, value: Any) -> Any:
+    return sorted(value) if field == "channels" else value
+
+
+def _ledger(intended: dict[str, Any]) -> list[tuple[str, str]] | None:
+    if intended["kind"] == "marketing_opt_out":
+        return sorted(("marketing", c) for c in intended["channels"])
+    if intended["kind"] == "consent_withdrawal":
+        return [(intended["purpose"], "")]
+    return None
+
+
+def run_records_bench(web_url: str, database_url: str) -> dict[str, Any]:
+    residents = load_residents()
+    wrong: list[dict[str, Any]] = []
+    for resident in residents:
+        conversation_id = converse(web_url, resident["messages"])
+        found = problems(resident["intended"], records_of(database_url, conversation_id))
+        if found:
+            wrong.append({"resident": resident["id"], "problems": found})
+    return {
+        "residents": len(residents),
+        "records_meant": sum(r["intended"]["kind"] != "none" for r in residents),
+        "wrong_records": len(wrong),
+        "target": 0,
+        "wrong": wrong,
+    }

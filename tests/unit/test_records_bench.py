@@ -1,0 +1,49 @@
+"""The wrong-records comparison (tests/bench/records_bench.py) can fail."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.bench.records_bench import load_residents, problems
+
+EMAIL = {"kind": "marketing_opt_out", "channels": ["email"], "contacts": {"email": "a@b.org"}}
+
+
+def record(**fields: Any) -> dict[str, Any]:
+    base = {
+        "kind": "marketing_opt_out",
+        "reference": "MKT-ABCDEF",
+        "channels": ["email"],
+        "contacts": {"email": "a@b.org"},
+        "ledger": [("marketing", "email")],
+    }
+    return {**base, **fields}
+
+
+def test_the_record_meant_is_right() -> None:
+    assert problems(EMAIL, [record()]) == []
+
+
+def test_wrong_channels_kind_ledger_missing_and_extra_records_are_wrong() -> None:
+    assert problems(EMAIL, [record(channels=["email", "sms"])])
+    assert problems(EMAIL, [record(contacts={"email": ""})])
+    assert problems(EMAIL, [record(ledger=[])])
+    assert problems(EMAIL, [record(kind="consent_withdrawal")]) == [
+        "kind consent_withdrawal, meant marketing_opt_out"
+    ]
+    assert problems(EMAIL, []) == ["0 records, meant one marketing_opt_out"]
+    assert problems({"kind": "none"}, [record()]) == [
+        "unasked-for marketing_opt_out record MKT-ABCDEF"
+    ]
+
+
+def test_a_withdrawal_for_the_wrong_use_is_wrong() -> None:
+    meant = {"kind": "consent_withdrawal", "purpose": "other"}
+    got = record(kind="consent_withdrawal", purpose="photos", ledger=[("photos", "")])
+    assert len(problems(meant, [got])) == 2  # the ticket's use and the ledger row's
+
+
+def test_the_scripted_residents_each_say_what_they_meant() -> None:
+    residents = load_residents()
+    assert len(residents) >= 10
+    assert all(r["messages"] and r["intended"]["kind"] for r in residents)

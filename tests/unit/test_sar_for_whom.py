@@ -1,0 +1,64 @@
+"""A first message that names someone else starts the SAR as a question about it, with
+buttons: never recorded as on someone's behalf (or as their own) on a guess."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from actions.sar.asks import ActionAskSarForSomeoneElse
+from actions.sar.parsers import named_other, parse_acting_for
+from tests.unit.test_actions import run, tracker
+
+
+def opened_with(first: str) -> Any:
+    """The form asked the resident's name after `first`, and now asks for whom."""
+    history = [
+        {"event": "user", "text": first, "parse_data": {"intent": {"name": "request_sar"}}},
+        {"event": "active_loop", "name": "sar_form"},
+        {"event": "slot", "name": "requested_slot", "value": "sar_name"},
+    ]
+    t = tracker(
+        slots={"requested_slot": "sar_name", "sar_name": "Sam Smith"},
+        text="Sam Smith",
+        active_loop="sar_form",
+        history=history,
+    )
+    return t
+
+
+@pytest.mark.parametrize(
+    ("text", "who"),
+    [
+        ("I want my mum's records", "your mum"),
+        ("can I get a copy of what you hold, it's for my son", "your son"),
+        ("I'm asking on behalf of my client", "your client"),
+        ("I want someone else's data", "someone else"),
+        ("what do you hold about my late husband", "your late husband"),
+        ("I want a copy of my data", None),
+        ("my repair records and other letters", None),
+        ("my records please, not for someone else", None),
+    ],
+)
+def test_who_else_a_first_message_names(text: str, who: str | None) -> None:
+    assert named_other(text) == who
+
+
+def test_a_named_person_is_asked_about_with_buttons() -> None:
+    _, [message] = run(ActionAskSarForSomeoneElse(), opened_with("I want my mum's records"))
+    assert message["response"] == "utter_ask_sar_for_someone_else_named"
+    assert message["who"] == "your mum"
+
+
+def test_no_one_named_gets_the_plain_question() -> None:
+    _, [message] = run(ActionAskSarForSomeoneElse(), opened_with("I want a copy of my data"))
+    assert message["response"] == "utter_ask_sar_for_someone_else"
+
+
+def test_both_buttons_read_as_the_answer_they_say() -> None:
+    from tests.unit.test_actions import DOMAIN
+
+    [response] = DOMAIN["responses"]["utter_ask_sar_for_someone_else_named"]
+    readings = {b["title"]: parse_acting_for(b["payload"]) for b in response["buttons"]}
+    assert readings == {"Yes, for someone else": "other", "No, it's for me": "self"}
