@@ -97,12 +97,27 @@ def warm_up() -> None:
             logger.exception("knowledge index could not be loaded; questions get a person")
 
 
-def ask_index(question: str) -> dict[str, Any] | None:
+def ask_index(question: str, previous: str | None = None) -> dict[str, Any] | None:
     try:
-        return _answerer().ask(question)
+        return _answerer().ask(question, previous=previous)
     except Exception:  # noqa: BLE001 - an answer failure becomes "not sure", never a crash
         logger.exception("knowledge index failed")
         return None
+
+
+def previous_question(tracker: Tracker) -> str | None:
+    """The resident's question before this message, so "how long for?" or "and the
+    council?" is read against it (the knowledge layer decides whether it leans on it)."""
+    texts = [
+        str(e.get("text") or "")
+        for e in tracker.events
+        if e.get("event") == "user" and e.get("text")
+    ]
+    earlier = texts[:-1] if texts else []
+    for text in reversed(earlier[-3:]):  # the last few turns only: a topic goes stale
+        if is_question(text):
+            return text[:1000]
+    return None
 
 
 def citation_line(citation: dict[str, Any] | None) -> str:
@@ -115,6 +130,9 @@ def citation_line(citation: dict[str, Any] | None) -> str:
 
 
 def format_answer(result: dict[str, Any]) -> str:
+    parts = result.get("parts")
+    if parts:  # a two-part question: each answer with its own citation
+        return "\n\n".join(format_answer(p) for p in parts)
     cite = citation_line(result.get("citation"))
     answer = str(result.get("answer") or "").strip()
     return f"{answer}\n{cite}" if cite else answer
@@ -166,7 +184,7 @@ class ActionAnswerQuestion(Action):
             )
             return [] if in_form else [SlotSet("answer_status", "answered")]
 
-        result = ask_index(text)
+        result = ask_index(text, previous_question(tracker))
         if result and result.get("answered"):
             dispatcher.utter_message(text=format_answer(result))
             return self._outcome(True, tracker, in_form, risk)

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from knowledge.aliases import notice_aliases, with_aliases
 from knowledge.chunk import split_sentences
 from knowledge.focus import question_focus
 from knowledge.lexical import STOPWORDS, tokens
@@ -134,6 +135,33 @@ def _passage_out(p: dict, score: float) -> dict:
     }
 
 
+def _with_parts(whole: dict, answers: list[dict]) -> dict:
+    """Two parts answered from two different passages: both answers, each with its
+    citation (`parts`); `answer` holds both for callers that show one text."""
+    if not whole["answered"] or len(answers) < 2 or not all(a["answered"] for a in answers):
+        return whole
+    if (
+        answers[0]["citation"] == answers[1]["citation"]
+        or answers[0]["answer"] in (answers[1]["answer"])
+    ):
+        return whole
+    whole["parts"] = [{"answer": _clip(a["answer"]), "citation": a["citation"]} for a in answers]
+    whole["answer"] = "\n\n".join(p["answer"] for p in whole["parts"])
+    return whole
+
+
+def _third_party_check(passages: list[dict], known_words: frozenset[str], org: str | None):
+    from knowledge.thirdparty import ThirdPartyCheck, proper_names
+
+    def words(text: str) -> set[str]:  # whole tokens: "let2barnet", "twenty11"
+        return set(re.findall(r"[a-z0-9']+", text.lower()))
+
+    own = {w for n in _own_names(org) for w in words(n)}
+    own |= {w for p in passages for w in words(f"{p['organisation']} {p['notice']}")}
+    known = set(known_words) | {w for p in passages for w in words(p["text"])}
+    return ThirdPartyCheck(known, own, proper_names(p["text"] for p in passages))
+
+
 class Answerer:
     def __init__(self, org: str | None, index_dir: Path | str | None = None) -> None:
         from knowledge.index import build_org_index, load_index, org_index_current, org_index_dir
@@ -156,11 +184,27 @@ class Answerer:
         self.identifiers = frozenset(
             t for p in self.bundle.passages for t in _identifiers(p["text"])
         )
+        self.aliases = notice_aliases(p["text"] for p in self.bundle.passages)
+        self.third_party = _third_party_check(self.bundle.passages, self.known_words, org)
         self._lock = threading.Lock()
 
-    def ask(self, question: str, notice: str | None = None) -> dict:
-        """Answer one question: a dict with answered/answer/reason/citation/passages."""
-        return self.ask_batch([question], notice=notice)[0]
+    def ask(self, question: str, notice: str | None = None, previous: str | None = None) -> dict:
+        """Answer one question: a dict with answered/answer/reason/citation/passages.
+
+        `previous`: the resident's previous question in this conversation, so a follow-up
+        ("how long for?", "and the council?") is read against it."""
+        from knowledge.followup import contextual_query
+        from knowledge.multipart import question_parts
+
+        if not isinstance(question, str):
+            return self.ask_batch([question], notice=notice)[0]
+        asked = contextual_query(question, previous)
+        parts = question_parts(asked) if asked is question else []
+        whole, *answers = self.ask_batch([asked, *parts], notice=notice)
+        if asked is not question:
+            whole["question"] = question
+            whole["read_with_previous"] = True
+        return _with_parts(whole, answers)
 
     def ask_batch(self, questions: list[str], notice: str | None = None) -> list[dict]:
         """Answer several questions with one embedding call (CLI --jsonl, evaluation)."""
@@ -168,7 +212,9 @@ class Answerer:
 
         checks = [check_input(q, self.known_words) for q in questions]
         texts = [
-            normalise_question(q, self.self_names) if bad is None else FALLBACK_QUERY
+            normalise_question(with_aliases(q, self.aliases), self.self_names)
+            if bad is None
+            else FALLBACK_QUERY
             for q, bad in zip(questions, checks, strict=True)
         ]
         focus = [
@@ -224,6 +270,10 @@ class Answerer:
             result["reason_code"] = bad
             return result
         verdict = self._decide(text, qread, ranked)
+        if verdict["reason"] is None and self.third_party.about_other_company(
+            focus[0] if focus else raw
+        ):
+            verdict["reason"] = "out_of_scope"
         result["confidence"] = verdict["confidence"]
         if verdict["reason"]:
             result["reason"] = REASONS[verdict["reason"]]

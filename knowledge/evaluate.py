@@ -102,11 +102,42 @@ def _bm25_okapi(docs: list[str]):
 # ---------------------------------------------------------------- question sets
 
 
+def eval_followups(items: list[dict], index_dir: Path | str | None = None) -> dict:
+    """Two-turn items (first, followup, expect_any): the follow-up asked alone and asked with
+    the first question as context, as the answer action passes it."""
+    from knowledge.answer import get_answerer
+
+    out: dict[str, dict] = {}
+    for mode in ("alone", "with_previous"):
+        h1 = h3 = contains = abstained = 0
+        for item in items:
+            answerer = get_answerer(item.get("org", DEFAULT_ORG), index_dir)
+            prev = item["first"] if mode == "with_previous" else None
+            res = answerer.ask(item["followup"], previous=prev)
+            expect, reject = item.get("expect_any", []), item.get("reject_any", [])
+            hits = [is_hit(p["text"], expect, reject) for p in res["passages"][:3]]
+            h1 += bool(hits and hits[0])
+            h3 += any(hits)
+            contains += bool(res["answered"] and is_hit(res["answer"], expect, reject))
+            abstained += not res["answered"]
+        n = max(1, len(items))
+        out[mode] = {
+            "hit@1": _r(h1 / n),
+            "hit@3": _r(h3 / n),
+            "answer_contains_expected": _r(contains / n),
+            "false_abstention": _r(abstained / n),
+        }
+    return {"n": len(items), **out}
+
+
 def eval_questions(path: Path | str, index_dir: Path | str | None = None) -> dict:
-    """hit@1/hit@3, answer-contains-expected, abstention on a dev_questions-format file."""
+    """hit@1/hit@3, answer-contains-expected, abstention on a dev_questions-format file
+    (a file of two-turn `first`/`followup` items is scored as a follow-up set)."""
     from knowledge.answer import get_answerer
 
     items = yaml.safe_load(Path(path).read_text()) or []
+    if items and "followup" in items[0]:
+        return {"file": str(path), "followups": eval_followups(items, index_dir)}
     by_org: dict[str, list[int]] = defaultdict(list)
     for i, item in enumerate(items):
         by_org[item.get("org", DEFAULT_ORG)].append(i)
@@ -362,6 +393,16 @@ def run_eval(
 def summary_lines(report: dict) -> list[str]:
     lines = []
     q = report.get("questions")
+    if q and "followups" in q:
+        f = q["followups"]
+        for mode in ("alone", "with_previous"):
+            m = f[mode]
+            lines.append(
+                f"follow-ups ({f['n']}) {mode}: hit@1 {m['hit@1']:.3f} hit@3 {m['hit@3']:.3f} "
+                f"answer-contains {m['answer_contains_expected']:.3f} "
+                f"false-abstention {m['false_abstention']:.3f}"
+            )
+        q = None
     if q:
         lines.append(
             f"questions ({q['in_scope']} in scope, {q['oos']} oos): hit@1 {q['hit@1']:.3f}  "

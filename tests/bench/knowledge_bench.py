@@ -69,6 +69,14 @@ def run_knowledge_bench(data_dir: Path | str | None = None, with_external: bool 
         quality = eval_questions(paths["questions"])
         quality.pop("latency_ms", None)
         report["dev_questions"] = quality
+        # The blind sets (not tuned on): per style with BM25, and follow-ups alone / with context.
+        eval_dir = Path(__file__).resolve().parents[2] / "knowledge" / "eval"
+        for name in ("styles_questions", "followup_questions"):
+            if (eval_dir / f"{name}.yaml").exists():
+                held = eval_questions(eval_dir / f"{name}.yaml")
+                for key in ("latency_ms", "misses", "cut_off_answers"):
+                    held.pop(key, None)
+                report[name] = held
         if with_external and paths["privacyqa"].exists():
             report["privacyqa"] = eval_privacyqa(paths["privacyqa"])
         if with_external and paths["clinc"].exists():

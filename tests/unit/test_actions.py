@@ -545,8 +545,12 @@ def test_cancel_leaves_the_form(db: str) -> None:
 class FakeAnswerer:
     def __init__(self, answered: bool) -> None:
         self.answered = answered
+        self.previous: str | None = None
 
-    def ask(self, question: str, notice: str | None = None) -> dict[str, Any]:
+    def ask(
+        self, question: str, notice: str | None = None, previous: str | None = None
+    ) -> dict[str, Any]:
+        self.previous = previous
         citation = {
             "notice": "barnet-homes-privacy-policy",
             "notice_title": "Barnet Homes privacy policy",
@@ -584,6 +588,23 @@ def test_answer_with_citation(db: str, monkeypatch: pytest.MonkeyPatch) -> None:
     events, messages = run(answer.ActionAnswerQuestion(), q)
     assert messages[0]["text"].endswith("— Barnet Homes privacy policy, How long we keep it")
     assert slot_events(events)["answer_status"] == "answered"
+
+
+def test_follow_up_is_asked_with_the_previous_question(
+    db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake = FakeAnswerer(True)
+    monkeypatch.setattr(answer, "_answerer", lambda: fake)
+    history = [
+        {"event": "user", "text": "do you share my data with the council?"},
+        {"event": "bot", "text": "We share it when the law requires."},
+        {"event": "user", "text": "ok"},
+    ]
+    q = tracker(text="how long for?", intent="ask_privacy_question", history=history)
+    run(answer.ActionAnswerQuestion(), q)
+    assert fake.previous == "do you share my data with the council?"
+    run(answer.ActionAnswerQuestion(), tracker(text="how long for?", intent="ask_privacy_question"))
+    assert fake.previous is None
 
 
 def test_two_unanswered_questions_escalate(db: str, monkeypatch: pytest.MonkeyPatch) -> None:
