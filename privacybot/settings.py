@@ -122,6 +122,11 @@ class Settings:
     rasa_urls: tuple[str, ...] = ()
 
     @property
+    def rasa_instances(self) -> tuple[str, ...]:
+        """Every Rasa the web side may use: RASA_URLS when scaled out, else RASA_URL."""
+        return self.rasa_urls or (self.rasa_url,)
+
+    @property
     def twilio_configured(self) -> bool:
         return bool(self.twilio_account_sid)
 

@@ -60,7 +60,7 @@ def create_app(settings: Settings | None = None, *, background: bool = True) -> 
     state = AppState(
         settings=settings,
         org=load_org(settings.org),
-        rasa=RasaClient(settings.rasa_urls or settings.rasa_url, settings.rasa_token),
+        rasa=RasaClient(settings.rasa_instances, settings.rasa_token),
         outbox=OutboxSender(settings),
         health=PartsHealth(settings),
     )

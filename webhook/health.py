@@ -30,11 +30,7 @@ def rasa_up(settings: Settings, http: requests.Session | None = None) -> bool:
     """A Rasa answers with its model loaded (before that it swallows messages silently).
     With several (RASA_URLS) one is enough: the client moves a conversation on to the
     next when its own Rasa refuses the connection."""
-    return any(_one_rasa_up(url, settings.rasa_token, http) for url in rasa_urls(settings))
-
-
-def rasa_urls(settings: Settings) -> tuple[str, ...]:
-    return settings.rasa_urls or (settings.rasa_url,)
+    return any(_one_rasa_up(url, settings.rasa_token, http) for url in settings.rasa_instances)
 
 
 def _one_rasa_up(url: str, token: str, http: requests.Session | None) -> bool:
