@@ -98,7 +98,13 @@ format: venv
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
-test: setup system-deps lint test-bot
+# The two environments install side by side (pip is mostly single-threaded), and the
+# index and the ONNX export run while the Rasa environment is still installing.
+SETUP_JOBS ?= 2
+
+test:
+	$(MAKE) --no-print-directory -j$(SETUP_JOBS) --output-sync=target setup system-deps
+	$(MAKE) --no-print-directory lint test-bot
 	$(VENV)/bin/python -m pytest
 
 # Rasa's own checks: training data consistency, then every test story must be predicted exactly.

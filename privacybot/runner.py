@@ -152,15 +152,20 @@ class Stack:
         return process
 
     def wait_ready(self, timeout: float = 240.0) -> None:
+        """Wait until every child answers. A child that exits while starting is restarted
+        like one that crashes later (two Rasa instances creating one PostgreSQL tracker
+        schema at once can fail the loser's start); GaveUp or the timeout ends the wait."""
         deadline = time.monotonic() + timeout
         for process in self.processes:
             while not _healthy(process):
                 if self.stopping.is_set():
                     raise RuntimeError("stopped while starting")
-                if process.popen and process.popen.poll() is not None:
-                    raise RuntimeError(f"{process.name} exited with {process.popen.returncode}")
+                self.check_children()
                 if time.monotonic() > deadline:
-                    raise TimeoutError(f"{process.name} not ready after {timeout:.0f}s")
+                    raise TimeoutError(
+                        f"{process.name} not ready after {timeout:.0f}s"
+                        f" ({process.restarts} restarts)"
+                    )
                 time.sleep(0.5)
 
     def check_children(self, now: float | None = None) -> None:

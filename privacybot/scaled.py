@@ -120,6 +120,11 @@ def cmd_run_scaled(overrides: Mapping[str, str]) -> int:
         flush=True,
     )
     print(f"Rasa instances: {', '.join(scaled.rasa_urls)}", flush=True)
+    # Only the throwaway servers: a given DATABASE_URL may carry a password.
+    if scaled.postgres:
+        print(f"Throwaway PostgreSQL: {scaled.postgres.url('casework')}", flush=True)
+    if scaled.redis:
+        print(f"Throwaway Redis: 127.0.0.1:{scaled.redis.port}", flush=True)
     try:
         return serve(stack, log_dir, start=lambda: scaled.start(log_dir))
     finally:

@@ -1,15 +1,23 @@
-"""Scale-out, as documented in docs/deployment.md: PostgreSQL for casework and the Rasa
-tracker store, a Redis lock store shared by two Rasa instances, several gunicorn web
-workers. The stack is the one `privacybot run --scaled` starts, on loopback."""
+"""Scale-out, as documented in docs/deployment.md, through what `make run-scaled` starts:
+`privacybot run --scaled` as a subprocess, with its own throwaway PostgreSQL (casework and
+the Rasa tracker store) and Redis (the Rasa lock store, the web side's rate limits), two
+Rasa instances each with its own action server, three gunicorn workers. The last test
+SIGKILLs the runner and checks that nothing it started is left running."""
 
 from __future__ import annotations
 
 import os
 import re
 import signal
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
 
+import psutil
 import pytest
 import redis
 import requests
@@ -17,51 +25,108 @@ from sqlalchemy import func, select
 
 from casework import db
 from casework.models import Message
-from privacybot.runner import MODEL_PATH, Process
-from privacybot.scaled import ScaledStack, make_scaled_stack
+from privacybot.runner import MODEL_PATH
+from tests.conftest import PROJECT_ROOT
 from tests.integration.conftest import _stack_env
 
 pytestmark = [pytest.mark.postgres, pytest.mark.integration]
 
-
 LOGIN_LIMIT = 4
+READY_WITHIN = 300.0
+
+
+@dataclass
+class ScaledRun:
+    """A running `privacybot run --scaled` and what it printed about itself."""
+
+    runner: subprocess.Popen[bytes]
+    log: Path
+    web_url: str
+    rasa_token: str
+    rasa_urls: list[str]
+    database_url: str
+    redis_port: int
+
+    def tree(self) -> list[psutil.Process]:
+        return psutil.Process(self.runner.pid).children(recursive=True)
+
+
+def _printed(log: str, label: str) -> str:
+    found = re.search(rf"^{label}: (.+)$", log, re.MULTILINE)
+    assert found, f"the runner did not print {label!r}:\n{log[-3000:]}"
+    return found.group(1).strip()
+
+
+def _start(data_dir: Path) -> ScaledRun:
+    env = _stack_env(data_dir, {"RATE_LIMIT_LOGIN": f"{LOGIN_LIMIT}/minute"})
+    env["HOLDING_REPLY_AFTER"] = "60"  # the answers themselves, not holding replies
+    env = {**os.environ, **env, "PYTHONPATH": str(PROJECT_ROOT)}
+    for given in ("DATABASE_URL", "TRACKER_URL", "REDIS_HOST"):
+        env.pop(given, None)  # the profile starts its own
+    log = data_dir / "runner.log"
+    with open(log, "ab") as out:
+        runner = subprocess.Popen(
+            [sys.executable, "-m", "privacybot.cli", "run", "--scaled"],
+            cwd=PROJECT_ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    deadline = time.monotonic() + READY_WITHIN
+    while "Ready for" not in (text := log.read_text(errors="replace")):
+        if runner.poll() is not None or time.monotonic() > deadline:
+            for child_log in sorted((data_dir / "logs" / "scaled").glob("*.log")):
+                print(f"--- {child_log.name}\n{child_log.read_text(errors='replace')[-3000:]}")
+            _kill(runner)
+            pytest.fail(f"the scaled profile did not come up:\n{text[-3000:]}")
+        time.sleep(1)
+    return ScaledRun(
+        runner=runner,
+        log=log,
+        web_url=f"http://127.0.0.1:{env['WEB_PORT']}",
+        rasa_token=env["RASA_TOKEN"],
+        rasa_urls=_printed(text, "Rasa instances").split(", "),
+        database_url=_printed(text, "Throwaway PostgreSQL"),
+        redis_port=int(_printed(text, "Throwaway Redis").rsplit(":", 1)[1]),
+    )
+
+
+def _kill(runner: subprocess.Popen[bytes]) -> None:
+    if runner.poll() is None:
+        runner.send_signal(signal.SIGKILL)
+    runner.wait(timeout=10)
 
 
 @pytest.fixture(scope="module")
-def scaled(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ScaledStack]:
-    """The profile `privacybot run --scaled` starts: throwaway PostgreSQL and Redis run by
-    the stack itself, two Rasa + two action servers, three gunicorn workers."""
+def scaled(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ScaledRun]:
     assert MODEL_PATH.exists(), "run `make model` first (make test does)"
-    data_dir = tmp_path_factory.mktemp("scaled")
-    env = _stack_env(data_dir, {"RATE_LIMIT_LOGIN": f"{LOGIN_LIMIT}/minute"})
-    env["HOLDING_REPLY_AFTER"] = "60"  # the answers themselves, not holding replies
-    del env["DATABASE_URL"]  # the profile starts its own PostgreSQL
-    profile = make_scaled_stack({}, env)
+    run = _start(tmp_path_factory.mktemp("scaled"))
+    tree = run.tree()
+    yield run
+    if run.runner.poll() is None:  # the SIGKILL test did not run (a -k selection)
+        tree = run.tree()
+        _kill(run.runner)
+        _wait_gone(tree)
+
+
+def _alive(process: psutil.Process) -> bool:
     try:
-        profile.start(data_dir / "logs")
-        profile.stack.wait_ready()
-        profile.stack.supervise()
-    except Exception:
-        for log in sorted((data_dir / "logs").glob("*.log")):
-            print(f"--- {log.name}\n{log.read_text(errors='replace')[-3000:]}")
-        profile.stack.stop()
-        raise
-    yield profile
-    profile.stack.stop()
-    profile.cleanup()
-    assert not _alive(profile.stack.processes), "a process outlived the stack"
+        return process.is_running() and process.status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
 
 
-def _alive(processes: list[Process]) -> list[str]:
-    alive = []
-    for process in processes:
-        assert process.popen is not None
-        try:
-            os.killpg(process.popen.pid, 0)
-            alive.append(process.name)
-        except ProcessLookupError:
-            pass
-    return alive
+def _wait_gone(tree: list[psutil.Process], timeout: float = 40.0) -> list[int]:
+    """Pids still running after `timeout` (killed then, so no test leaves them behind)."""
+    deadline = time.monotonic() + timeout
+    while left := [p.pid for p in tree if _alive(p)]:
+        if time.monotonic() > deadline:
+            for process in tree:
+                if _alive(process):
+                    process.kill()
+            return left
+        time.sleep(0.5)
+    return []
 
 
 def _say(rasa_url: str, sender: str, text: str) -> list[dict]:
@@ -79,17 +144,25 @@ def _user_turns(rasa_url: str, token: str, sender: str) -> list[str]:
     return [e["text"] for e in tracker["events"] if e["event"] == "user"]
 
 
-def test_two_rasa_instances_share_one_conversation(scaled: ScaledStack) -> None:
+def test_the_profile_runs_its_own_databases_and_two_of_each(scaled: ScaledRun) -> None:
+    assert requests.get(f"{scaled.web_url}/healthz", timeout=10).status_code == 200
+    commands = " ".join(" ".join(p.cmdline()) for p in scaled.tree() if _alive(p))
+    assert "postgres" in commands and "redis-server" in commands
+    assert commands.count(".venv-rasa/bin/rasa") >= 2 and commands.count("rasa_sdk") >= 2
+    assert len(scaled.rasa_urls) == 2
+
+
+def test_two_rasa_instances_share_one_conversation(scaled: ScaledRun) -> None:
     """Turns sent alternately to two instances land in one tracker, in order."""
     sender = "scale-out-conversation"
     turns = ["hello", "what is personal data", "thanks", "bye"]
     for i, text in enumerate(turns):
         assert _say(scaled.rasa_urls[i % 2], sender, text), f"no reply to {text!r}"
     for url in scaled.rasa_urls:
-        assert _user_turns(url, scaled.stack.rasa_token, sender) == turns
+        assert _user_turns(url, scaled.rasa_token, sender) == turns
 
 
-def test_concurrent_turns_of_one_conversation_are_serialised(scaled: ScaledStack) -> None:
+def test_concurrent_turns_of_one_conversation_are_serialised(scaled: ScaledRun) -> None:
     """The Redis lock store: simultaneous messages on both instances all get processed."""
     sender = "scale-out-concurrent"
     texts = [f"hello {i}" for i in range(6)]
@@ -97,12 +170,12 @@ def test_concurrent_turns_of_one_conversation_are_serialised(scaled: ScaledStack
         list(
             pool.map(lambda it: _say(scaled.rasa_urls[it[0] % 2], sender, it[1]), enumerate(texts))
         )
-    turns = _user_turns(scaled.rasa_urls[0], scaled.stack.rasa_token, sender)
+    turns = _user_turns(scaled.rasa_urls[0], scaled.rasa_token, sender)
     assert sorted(turns) == sorted(texts)
 
 
-def test_web_workers_lose_no_message_under_load(scaled: ScaledStack) -> None:
-    web = scaled.stack.web_url
+def test_web_workers_lose_no_message_under_load(scaled: ScaledRun) -> None:
+    web = scaled.web_url
 
     def converse(i: int) -> str:
         response = requests.post(f"{web}/api/chat", json={"text": f"hello number {i}"}, timeout=120)
@@ -114,7 +187,7 @@ def test_web_workers_lose_no_message_under_load(scaled: ScaledStack) -> None:
     with ThreadPoolExecutor(max_workers=8) as pool:
         ids = list(pool.map(converse, range(16)))
     assert len(set(ids)) == 16
-    with db.session_scope(scaled.stack.database_url) as session:
+    with db.session_scope(scaled.database_url) as session:
         inbound = select(func.count(Message.id)).where(
             Message.direction == "in", Message.conversation_id.in_(ids)
         )
@@ -126,7 +199,7 @@ def test_web_workers_lose_no_message_under_load(scaled: ScaledStack) -> None:
 
 
 def _failed_login(web: str) -> int:
-    """One sign-in attempt on a new connection (so the two workers share the attempts)."""
+    """One sign-in attempt on a new connection (so the workers share the attempts)."""
     with requests.Session() as browser:
         page = browser.get(f"{web}/inbox/login", timeout=30).text
         token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page)
@@ -135,13 +208,11 @@ def _failed_login(web: str) -> int:
         return browser.post(f"{web}/inbox/login", data=form, timeout=30).status_code
 
 
-def test_rate_limits_are_shared_by_the_web_workers(scaled: ScaledStack) -> None:
-    """Counters live in Redis: attempts spread over two workers still meet one limit."""
-    web = scaled.stack.web_url
-    codes = [_failed_login(web) for _ in range(LOGIN_LIMIT + 1)]
+def test_rate_limits_are_shared_by_the_web_workers(scaled: ScaledRun) -> None:
+    """Counters live in Redis: attempts spread over the workers still meet one limit."""
+    codes = [_failed_login(scaled.web_url) for _ in range(LOGIN_LIMIT + 1)]
     assert codes == [401] * LOGIN_LIMIT + [429]
-    assert scaled.redis is not None
-    keys = redis.Redis(host="127.0.0.1", port=scaled.redis.port).keys("LIMITS*")
+    keys = redis.Redis(host="127.0.0.1", port=scaled.redis_port).keys("LIMITS*")
     assert keys, "no rate-limit counters in Redis"
 
 
@@ -158,22 +229,28 @@ def _home(conversation_id: str, count: int) -> int:
     return instance_order(conversation_id, count)[0]
 
 
-def test_web_spreads_conversations_and_survives_a_dead_rasa(scaled: ScaledStack) -> None:
+def _rasa_serving(scaled: ScaledRun, url: str) -> psutil.Process:
+    """The Rasa main process listening on `url`'s port (it leads its own process group)."""
+    port = url.rsplit(":", 1)[1]
+    for process in scaled.tree():
+        argv = process.cmdline() if _alive(process) else []
+        if any(arg.endswith(".venv-rasa/bin/rasa") for arg in argv):
+            if "-p" in argv and argv[argv.index("-p") + 1] == port:
+                return process
+    raise AssertionError(f"no rasa process for {url}")
+
+
+def test_web_spreads_conversations_and_survives_a_dead_rasa(scaled: ScaledRun) -> None:
     """Conversations are spread over both instances; with one SIGKILLed, conversations
     at home on it (an ongoing one and new ones) are still answered by the other."""
-    web, token = scaled.stack.web_url, scaled.stack.rasa_token
+    web, token = scaled.web_url, scaled.rasa_token
     ids = [_chat(web, f"hello, conversation {i}")["conversation_id"] for i in range(8)]
     homes = {_home(cid, 2) for cid in ids}
     assert homes == {0, 1}, "eight conversations all went to one instance"
     victim_index = _home(ids[0], 2)
-    victim = next(
-        p
-        for p in scaled.stack.processes
-        if p.health_url and f":{scaled.rasa_ports[victim_index]}/" in p.health_url
-    )
-    assert victim.popen is not None
-    os.killpg(victim.popen.pid, signal.SIGKILL)
-    victim.popen.wait()
+    victim = _rasa_serving(scaled, scaled.rasa_urls[victim_index])
+    os.killpg(victim.pid, signal.SIGKILL)
+    psutil.wait_procs([victim], timeout=10)
 
     reply = _chat(web, "what is personal data", ids[0])
     assert reply["conversation_id"] == ids[0] and reply["messages"]
@@ -182,3 +259,12 @@ def test_web_spreads_conversations_and_survives_a_dead_rasa(scaled: ScaledStack)
     fresh = [_chat(web, f"hi again {i}") for i in range(6)]
     assert all(body["messages"] for body in fresh)
     assert any(_home(body["conversation_id"], 2) == victim_index for body in fresh)
+
+
+def test_a_sigkilled_runner_leaves_nothing_running(scaled: ScaledRun) -> None:
+    """Last in this module: every child (the throwaway PostgreSQL, run as another user,
+    included) gets the runner's death as its parent-death signal."""
+    tree = scaled.tree()
+    assert tree, "the runner has no children"
+    _kill(scaled.runner)
+    assert _wait_gone(tree) == [], "still running after the runner's SIGKILL"

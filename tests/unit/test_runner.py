@@ -95,6 +95,38 @@ def test_a_killed_child_is_restarted_and_its_orphaned_worker_cleared(
     assert gone(new_worker) and port_free(port)
 
 
+def test_a_child_that_exits_while_starting_is_restarted_not_fatal(
+    stack: Stack, tmp_path: Path
+) -> None:
+    """What the scaled profile's second Rasa did once: exit 0 during start-up. Waiting for
+    the stack restarts it like any crash instead of stopping everything."""
+    port = free_port()
+    marker = tmp_path / "started-once"
+    first_run_exits = textwrap.dedent(
+        f"""
+        import pathlib, runpy, sys
+        marker = pathlib.Path({str(marker)!r})
+        if not marker.exists():
+            marker.touch()
+            raise SystemExit(0)
+        sys.argv = ["forking_server", "{port}"]
+        runpy.run_module("tests.fakes.forking_server", run_name="__main__")
+        """
+    )
+    flaky = stack.add(
+        Process(
+            "flaky",
+            [sys.executable, "-c", first_run_exits],
+            f"http://127.0.0.1:{port}/",
+            env=_env(),
+        ),
+        tmp_path / "logs",
+    )
+    stack.wait_ready(timeout=30)
+    assert flaky.restarts == 1 and flaky.running
+    assert requests.get(f"http://127.0.0.1:{port}/", timeout=2).ok
+
+
 def test_fast_failures_back_off_then_give_up(stack: Stack) -> None:
     crash = stack.add(Process("crash", [sys.executable, "-c", "raise SystemExit(3)"], None))
     delays = []
