@@ -102,12 +102,14 @@ format: venv
 # index and the ONNX export run while the Rasa environment is still installing.
 SETUP_JOBS ?= 2
 
+# Rasa's own checks (test-bot) run inside pytest too: tests/integration/test_dialogue_stories.py.
 test:
 	$(MAKE) --no-print-directory -j$(SETUP_JOBS) --output-sync=target setup system-deps
-	$(MAKE) --no-print-directory lint test-bot
+	$(MAKE) --no-print-directory lint
 	$(VENV)/bin/python -m pytest
 
-# Rasa's own checks: training data consistency, then every test story must be predicted exactly.
+# Rasa's own checks alone (make test runs them in pytest): training data consistency, then
+# every test story must be predicted exactly.
 test-bot: model
 	cd bot && ../$(RVENV)/bin/rasa data validate --config ../config.yml --domain domain.yml --data data --fail-on-warnings
 	cd bot && ../$(RVENV)/bin/rasa test core --model ../models/privacybot.tar.gz --stories tests --fail-on-prediction-errors --out $(DATA_DIR)/rasa-test-results

@@ -10,6 +10,7 @@ REDIS_HOST name real ones. docs/deployment.md maps this onto several machines.
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,7 +23,7 @@ from privacybot.runner import (
     make_stack,
     rasa_process,
 )
-from privacybot.services import ThrowawayPostgres, ThrowawayRedis, wait_for_port
+from privacybot.services import ThrowawayPostgres, ThrowawayRedis, remove_stale, wait_for_port
 
 WEB_WORKERS = 3
 
@@ -84,6 +85,8 @@ def make_scaled_stack(
     """Ports, URLs and throwaway servers for the profile; nothing started yet."""
     overrides = dict(overrides or {})
     given = {**environ, **overrides}
+    # What a SIGKILLed run left (its PostgreSQL files hold casework data) goes now.
+    remove_stale(Path(tempfile.gettempdir()))
     postgres = None if given.get("DATABASE_URL") else ThrowawayPostgres()
     redis = None if given.get("REDIS_HOST") else ThrowawayRedis()
     if postgres:

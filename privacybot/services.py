@@ -22,6 +22,45 @@ from privacybot.runner import free_port
 PG_BIN = Path(os.environ.get("PG_BIN", "/usr/lib/postgresql/15/bin"))
 
 
+OWNER_FILE = "owner.pid"
+
+
+def _scratch_dir(prefix: str, parent: Path | None) -> Path:
+    """A fresh directory for one throwaway server (in the system temp directory by default:
+    under root the cluster runs as `postgres`, which must reach it), marked with the pid
+    of the process that owns it, so a later run can tell it from a live one."""
+    if parent is not None:
+        parent.mkdir(parents=True, exist_ok=True)
+    path = Path(tempfile.mkdtemp(prefix=prefix, dir=parent))
+    (path / OWNER_FILE).write_text(str(os.getpid()))
+    return path
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def remove_stale(parent: Path) -> list[Path]:
+    """Delete the throwaway servers' directories whose owner is gone (a runner that was
+    SIGKILLed cannot clean up after itself; its PostgreSQL cluster holds casework data)."""
+    removed = []
+    for path in sorted([*parent.glob("pg-*"), *parent.glob("redis-*")]):
+        try:
+            owner = int((path / OWNER_FILE).read_text())
+        except (OSError, ValueError):
+            continue  # not one of ours
+        if not _pid_alive(owner):
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(path)
+    return removed
+
+
 def wait_for_port(port: int, timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -34,8 +73,8 @@ def wait_for_port(port: int, timeout: float = 30.0) -> None:
 
 
 class ThrowawayPostgres:
-    def __init__(self) -> None:
-        self.root = Path(tempfile.mkdtemp(prefix="pg-"))
+    def __init__(self, parent: Path | None = None) -> None:
+        self.root = _scratch_dir("pg-", parent)
         self.data = self.root / "data"
         self.port = free_port()
         self._daemon = False
@@ -135,9 +174,9 @@ class ThrowawayPostgres:
 
 
 class ThrowawayRedis:
-    def __init__(self) -> None:
+    def __init__(self, parent: Path | None = None) -> None:
         self.port = free_port()
-        self.dir = Path(tempfile.mkdtemp(prefix="redis-"))
+        self.dir = _scratch_dir("redis-", parent)
         self.process: subprocess.Popen[bytes] | None = None
 
     def foreground_argv(self) -> list[str]:

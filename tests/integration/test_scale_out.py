@@ -11,6 +11,7 @@ import re
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -26,6 +27,7 @@ from sqlalchemy import func, select
 from casework import db
 from casework.models import Message
 from privacybot.runner import MODEL_PATH
+from privacybot.services import OWNER_FILE, remove_stale
 from tests.conftest import PROJECT_ROOT
 from tests.integration.conftest import _stack_env
 
@@ -261,6 +263,79 @@ def test_web_spreads_conversations_and_survives_a_dead_rasa(scaled: ScaledRun) -
     assert any(_home(body["conversation_id"], 2) == victim_index for body in fresh)
 
 
+def _postmaster(scaled: ScaledRun) -> psutil.Process:
+    for process in scaled.tree():
+        argv = process.cmdline() if _alive(process) else []
+        if argv and argv[0].endswith("/postgres") and "-D" in argv:
+            return process
+    raise AssertionError("no PostgreSQL postmaster under the runner")
+
+
+def _wait_for(condition, timeout: float, what: str) -> None:  # noqa: ANN001
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.5)
+
+
+def _accepts_connections(url: str) -> bool:
+    import psycopg2
+
+    try:
+        psycopg2.connect(url, connect_timeout=2).close()
+    except psycopg2.OperationalError:
+        return False
+    return True
+
+
+def test_postgres_killed_and_restarted_loses_no_message(scaled: ScaledRun) -> None:
+    """SIGKILL of PostgreSQL (casework and both Rasa's tracker store): the runner restarts
+    it, and messages sent afterwards (the pools still hold dead connections) are each
+    answered exactly once, at once or after a holding reply."""
+    web = scaled.web_url
+    ongoing = _chat(web, "hello, before the database restart")["conversation_id"]
+    old = _postmaster(scaled)
+    old.kill()
+    psutil.wait_procs([old], timeout=10)
+    _wait_for(lambda: _accepts_connections(scaled.database_url), 90, "PostgreSQL back")
+    assert _postmaster(scaled).pid != old.pid
+
+    after = [
+        (ongoing, "what is personal data"),
+        (None, "hello, after the database restart"),
+        (None, "how long do you keep my data"),
+    ]
+    conversations = []
+    for conversation_id, text in after:
+        body = _chat(web, text, conversation_id)
+        assert body["messages"], f"no reply, not even a holding one, to {text!r}"
+        conversations.append((body["conversation_id"], text))
+
+    def all_answered() -> bool:
+        with db.session_scope(scaled.database_url) as session:
+            left = select(func.count(Message.id)).where(
+                Message.direction == "in",
+                Message.processed_at.is_(None),
+                Message.conversation_id.in_([cid for cid, _ in conversations]),
+            )
+            return session.scalar(left) == 0
+
+    _wait_for(all_answered, 120, "every message answered after the restart")
+    # Either instance reads the shared tracker; the one killed above may still be loading.
+    up = next(url for url in scaled.rasa_urls if _rasa_up(url))
+    for conversation_id, text in conversations:
+        turns = _user_turns(up, scaled.rasa_token, conversation_id)
+        assert turns.count(text) == 1, (text, turns)
+    assert _user_turns(up, scaled.rasa_token, ongoing)[0] == "hello, before the database restart"
+
+
+def _rasa_up(url: str) -> bool:
+    try:
+        return requests.get(f"{url}/", timeout=5).ok
+    except requests.RequestException:
+        return False
+
+
 def test_a_sigkilled_runner_leaves_nothing_running(scaled: ScaledRun) -> None:
     """Last in this module: every child (the throwaway PostgreSQL, run as another user,
     included) gets the runner's death as its parent-death signal."""
@@ -268,3 +343,15 @@ def test_a_sigkilled_runner_leaves_nothing_running(scaled: ScaledRun) -> None:
     assert tree, "the runner has no children"
     _kill(scaled.runner)
     assert _wait_gone(tree) == [], "still running after the runner's SIGKILL"
+    # Its throwaway servers' files (casework data in PostgreSQL's) are left, marked as the
+    # dead runner's, and the next run's clean-up removes them.
+    scratch = Path(tempfile.gettempdir())
+    owned = [
+        path
+        for path in [*scratch.glob("pg-*"), *scratch.glob("redis-*")]
+        if (path / OWNER_FILE).is_file()
+        and (path / OWNER_FILE).read_text() == str(scaled.runner.pid)
+    ]
+    assert len(owned) == 2, owned
+    removed = remove_stale(scratch)
+    assert set(owned) <= set(removed) and not any(path.exists() for path in owned)

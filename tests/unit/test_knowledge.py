@@ -13,6 +13,8 @@ import numpy as np
 import pytest
 import yaml
 
+from tests.conftest import BUILD_DATA_DIR
+
 ROOT = Path(__file__).resolve().parents[2]
 PRIVACYBOT = ROOT / ".venv" / "bin" / "privacybot"
 DEV_QUESTIONS = next(
@@ -21,16 +23,26 @@ DEV_QUESTIONS = next(
 )
 
 
+ORGS = ("barnet-homes", "twenty11")
+
+
 @pytest.fixture(scope="session")
 def knowledge_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """Org indexes built once per session into a throwaway DATA_DIR."""
+    """A throwaway DATA_DIR holding the org indexes: the ones `make index` built (shared
+    read-only, as the integration stacks share them) when they are current, else built
+    once into it."""
+    from knowledge.index import build_org_index, org_index_current
+
     data_dir = tmp_path_factory.mktemp("knowledge-data")
     with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("DATA_DIR", str(BUILD_DATA_DIR))
+        built_current = all(org_index_current(org) for org in ORGS)
         mp.setenv("DATA_DIR", str(data_dir))
-        from knowledge.index import build_org_index
-
-        for org in ("barnet-homes", "twenty11"):
-            build_org_index(org, progress=False)
+        if built_current:
+            (data_dir / "index").symlink_to(BUILD_DATA_DIR / "index", target_is_directory=True)
+        else:
+            for org in ORGS:
+                build_org_index(org, progress=False)
         yield data_dir
 
 
@@ -237,14 +249,34 @@ QUALITY_FLOORS = [
 ]
 
 
+@pytest.fixture(scope="session")
+def answered_sets(barnet, twenty11):
+    """Each question set answered once per session (one embedding batch per org), shared
+    by the tests that score it; results in file order."""
+    answerers = {"barnet-homes": barnet, "twenty11": twenty11}
+    results: dict[Path, list[tuple[dict, dict]]] = {}
+
+    def answered(path: Path) -> list[tuple[dict, dict]]:
+        if path not in results:
+            items = yaml.safe_load(path.read_text())
+            by_item: dict[int, dict] = {}
+            for org, answerer in answerers.items():
+                mine = [i for i, item in enumerate(items) if item.get("org", ORGS[0]) == org]
+                batch = answerer.ask_batch([items[i]["q"] for i in mine])
+                by_item.update(zip(mine, batch, strict=True))
+            results[path] = [(item, by_item[i]) for i, item in enumerate(items)]
+        return results[path]
+
+    return answered
+
+
 @pytest.mark.parametrize(
     ("path", "floor1", "floor3", "max_false_abstention", "min_oos_abstained"),
     QUALITY_FLOORS,
     ids=["dev", "resident", "heldout", "story"],
 )
 def test_question_set_quality_floors(
-    barnet,
-    twenty11,
+    answered_sets,
     path: Path,
     floor1: float,
     floor3: float,
@@ -254,11 +286,9 @@ def test_question_set_quality_floors(
     from knowledge.evaluate import is_hit
 
     assert path.exists(), f"question set not found at {path} (../shared must sit beside)"
-    answerers = {"barnet-homes": barnet, "twenty11": twenty11}
     h1 = h3 = n = oos = oos_ok = false_abst = 0
     misses = []
-    for item in yaml.safe_load(path.read_text()):
-        result = answerers[item.get("org", "barnet-homes")].ask(item["q"])
+    for item, result in answered_sets(path):
         if item.get("oos"):
             oos += 1
             oos_ok += not result["answered"]
@@ -372,20 +402,16 @@ def test_normalise_spells_out_shorthand_and_reads_the_landlord_as_you() -> None:
     assert normalise_question("sar pls") == "subject access request please"
 
 
-def test_no_answer_stops_on_a_lead_in_on_the_web_or_by_sms(barnet, twenty11) -> None:
+def test_no_answer_stops_on_a_lead_in_on_the_web_or_by_sms(answered_sets) -> None:
     """Over the dev and resident sets, no answer ends on "...for the following reasons:",
     neither as the web shows it nor after the SMS channel cuts it to three segments."""
     from actions.answer import format_answer
     from knowledge.evaluate import is_cut_off
     from webhook.sms_format import MAX_SEGMENTS, fit, segments
 
-    answerers = {"barnet-homes": barnet, "twenty11": twenty11}
-    items = yaml.safe_load(DEV_QUESTIONS.read_text())
-    items += yaml.safe_load((EVAL_DIR / "resident_questions.yaml").read_text())
     cut, answered = [], 0
-    for org, answerer in answerers.items():
-        questions = [i["q"] for i in items if i.get("org", "barnet-homes") == org]
-        for result in answerer.ask_batch(questions):
+    for path in (DEV_QUESTIONS, EVAL_DIR / "resident_questions.yaml"):
+        for _item, result in answered_sets(path):
             if not result["answered"]:
                 continue
             answered += 1
