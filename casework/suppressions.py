@@ -1,4 +1,5 @@
-"""The marketing suppression list: who must not get marketing, by which channel.
+"""The marketing suppression list: who must not get marketing, by which channel (and,
+in the same lookup, which uses the contact has withdrawn consent for).
 
 Each opt-out is a ledger row (casework.ledger, append-only) keyed on an HMAC of the
 normalised contact, not on the conversation it came from: the same e-mail address
@@ -122,7 +123,26 @@ def status(
     if channel == "sms":  # Twilio STOP blocks every text, not only marketing
         service = [r for r in rows if r.purpose == ledger.SMS_SERVICE and r.channel == "sms"]
         result["all_texts_blocked"] = bool(_current_streak(service))
+    result["consent_withdrawn"] = withdrawals(session, org=org, key=key)
     return result
+
+
+def withdrawals(session: Session, *, org: str, key: str) -> list[dict[str, Any]]:
+    """The uses this contact has withdrawn consent for and not given it again (latest
+    ledger entry per use), so the one lookup shows staff everything to honour."""
+    query = select(ConsentEvent).where(
+        ConsentEvent.org == org,
+        ConsentEvent.subject_key == key,
+        ConsentEvent.purpose.in_(ledger.CONSENT_PURPOSES),
+    )
+    latest: dict[str, ConsentEvent] = {}
+    for row in session.scalars(query.order_by(ConsentEvent.id)):
+        latest[row.purpose] = row
+    return [
+        {"purpose": purpose, "since": _iso(row.created_at), "reference": row.ticket_reference}
+        for purpose, row in sorted(latest.items())
+        if row.decision == "withdrawn"
+    ]
 
 
 def current(session: Session, org: str) -> list[dict[str, Any]]:

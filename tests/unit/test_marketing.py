@@ -489,6 +489,47 @@ def test_suppression_since_the_first_opt_out_after_an_opt_in(db: str) -> None:
             )
 
 
+def test_the_lookup_lists_withdrawn_consent_until_it_is_given_again(db: str) -> None:
+    """A withdrawal is keyed on the contact the resident gave (as opt-outs are): the
+    staff lookup of that contact names each use withdrawn, when and under which ticket."""
+    key = suppressions.key_for("email", "Res.Ident@Example.org", SECRET)
+    entries = [
+        ("photos", "withdrawn", "CON-AAAAAA"),
+        ("recordings", "withdrawn", "CON-BBBBBB"),
+        ("recordings", "opt_in", None),  # staff recorded consent given again
+    ]
+    with casework_db.session_scope(db) as session:
+        for purpose, decision, ref in entries:
+            ledger.record(
+                session,
+                subject_key=key,
+                org="barnet-homes",
+                purpose=purpose,
+                decision=decision,
+                source="chat" if ref else "staff",
+                ticket_reference=ref,
+            )
+        found = suppressions.status(
+            session,
+            org="barnet-homes",
+            channel="email",
+            contact="res.ident@example.org",
+            secret=SECRET,
+        )
+        assert not found["suppressed"]
+        assert [(w["purpose"], w["reference"]) for w in found["consent_withdrawn"]] == [
+            ("photos", "CON-AAAAAA")
+        ]
+        other = suppressions.status(
+            session,
+            org="barnet-homes",
+            channel="email",
+            contact="someone@example.org",
+            secret=SECRET,
+        )
+        assert other["consent_withdrawn"] == []
+
+
 @pytest.fixture
 def app(tmp_path: Path, rasa: Any) -> Flask:
     from tests.browser.webapp import settings_for
