@@ -22,7 +22,8 @@ hash = $(shell cat $(1) 2>/dev/null | sha256sum | cut -c1-16)
 
 APP_STAMP := $(VENV)/.installed-$(call hash,requirements/app.lock pyproject.toml)
 RASA_STAMP := $(RVENV)/.installed-$(call hash,requirements/rasa.lock)
-BOT_FILES := config.yml $(shell find bot -name '*.yml' -not -path 'bot/tests/*' 2>/dev/null | sort)
+# Endpoints and credentials are read by `rasa run`, not trained into the model.
+BOT_FILES := config.yml $(shell find bot -name '*.yml' -not -path 'bot/tests/*' -not -name 'endpoints*.yml' -not -name 'credentials.yml' 2>/dev/null | sort)
 ENCODER_STAMP := models/minilm-onnx/.exported-$(call hash,knowledge/encoder_export.py requirements/app.lock)
 MODEL_STAMP := models/.trained-$(call hash,$(BOT_FILES) bot/minilm_featurizer.py)
 
