@@ -48,6 +48,10 @@ class AppState:
     # Messages whose turn runs in this process: their claims are renewed (the heartbeat),
     # so only a dead process's claims go stale.
     _in_flight: set[int] = field(default_factory=set)
+    # Phones told (in the webhook's TwiML) that their SMS is kept while the store was busy:
+    # one holding reply each until the spool is empty again.
+    spool_held: set[str] = field(default_factory=set)
+    spool_lock: threading.Lock = field(default_factory=threading.Lock)
     _futures: set[Future[Any]] = field(default_factory=set)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     stopping: threading.Event = field(default_factory=threading.Event)
