@@ -245,12 +245,16 @@ def _answer_claimed(
 ) -> Outcome:
     try:
         bot = state.rasa.answer_in_tracker(conversation_id, message_id) if taken_over else None
+        if taken_over:
+            log.warning(
+                "message %d: taken over from a worker that died; %s",
+                message_id,
+                "Rasa's tracker has its turn, that answer is kept"
+                if bot is not None
+                else "Rasa never took its turn, sending it now",
+            )
         if bot is None:
             bot = _turn(state, conversation_id, rasa_text, message_id)
-        else:
-            log.info(
-                "message %d: the dead worker's turn is in Rasa's tracker; answer kept", message_id
-            )
     except RasaUnavailable:
         release(state, message_id)
         state.holding.set()
