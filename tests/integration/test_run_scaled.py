@@ -52,7 +52,11 @@ def test_run_scaled_answers_and_leaves_nothing_after_sigkill(
             assert runner.poll() is None, log.read_text()[-3000:]
             assert time.monotonic() < deadline, log.read_text()[-3000:]
             time.sleep(1)
-        assert requests.get(f"{web}/healthz", timeout=10).status_code == 200
+        health = requests.get(f"{web}/healthz", timeout=10)
+        assert health.status_code == 200
+        # Every Rasa and every action server, each Rasa paired with its own.
+        both = {"up": 2, "total": 2}
+        assert health.json()["instances"] == {"rasa": both, "actions": both, "pairs": both}
         reply = requests.post(f"{web}/api/chat", json={"text": "hello"}, timeout=120).json()
         assert reply["messages"]
         tree = psutil.Process(runner.pid).children(recursive=True)
