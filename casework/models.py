@@ -96,8 +96,9 @@ class Message(Base):
     buttons: Mapped[list[Any] | None] = mapped_column(JSON, nullable=True)
     # Twilio MessageSid of an inbound SMS: retries of the same webhook are dropped.
     external_id: Mapped[str | None] = mapped_column(String(64), unique=True)
-    # Inbound: claimed_at = a worker took it; processed_at = it was answered. A claim older
-    # than webhook.frontdoor.CLAIM_TIMEOUT with no answer belongs to a dead worker.
+    # Inbound: claimed_at = a worker took it (renewed while its turn runs); processed_at = it
+    # was answered. A claim not renewed for webhook.frontdoor.CLAIM_TIMEOUT belongs to a
+    # dead worker.
     claimed_at: Mapped[datetime | None] = mapped_column(DateTime)
     processed_at: Mapped[datetime | None] = mapped_column(DateTime)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

@@ -100,6 +100,10 @@ def make_scaled_stack(
     actions_ports = [int(given.get("ACTIONS_PORT", "5055"))]
     actions_ports += [free_port() for _ in range(instances - 1)]
     overrides["RASA_URLS"] = ",".join(f"http://127.0.0.1:{port}" for port in rasa_ports)
+    # The web side's health checks reach every action server, paired with its Rasa.
+    overrides["ACTION_ENDPOINT_URLS"] = ",".join(
+        f"http://127.0.0.1:{port}/webhook" for port in actions_ports
+    )
     stack = make_stack(overrides)
     return ScaledStack(stack, rasa_ports, actions_ports, postgres=postgres, redis=redis)
 

@@ -120,11 +120,31 @@ class Settings:
     staff_token_days: int = 90  # lifetime of a new `privacybot staff token`
     # Several Rasa instances (the scaled profile): conversations are spread over them.
     rasa_urls: tuple[str, ...] = ()
+    # Their action servers, in the same order (ACTION_ENDPOINT_URLS); one for all if unset.
+    action_endpoint_urls: tuple[str, ...] = ()
 
     @property
     def rasa_instances(self) -> tuple[str, ...]:
         """Every Rasa the web side may use: RASA_URLS when scaled out, else RASA_URL."""
         return self.rasa_urls or (self.rasa_url,)
+
+    @property
+    def action_endpoints(self) -> tuple[str, ...]:
+        return self.action_endpoint_urls or (self.action_endpoint_url,)
+
+    @property
+    def dialogue_pairs(self) -> tuple[tuple[str, str], ...]:
+        """Each Rasa with the action server it calls: position by position, or every Rasa
+        with the one action server when only one is given."""
+        rasa, actions = self.rasa_instances, self.action_endpoints
+        if len(actions) == 1:
+            return tuple((url, actions[0]) for url in rasa)
+        if len(actions) != len(rasa):
+            raise ConfigError(
+                f"ACTION_ENDPOINT_URLS names {len(actions)} action servers for "
+                f"{len(rasa)} Rasa instances: give one, or one per Rasa in RASA_URLS order"
+            )
+        return tuple(zip(rasa, actions, strict=True))
 
     @property
     def twilio_configured(self) -> bool:
@@ -137,6 +157,10 @@ class Settings:
         from privacybot.runner import tracker_settings
 
         return tracker_settings(self.database_url, self.data_dir, self.tracker_url)[1]
+
+
+def _url_list(value: str) -> tuple[str, ...]:
+    return tuple(u.strip() for u in value.split(",") if u.strip())
 
 
 def load_settings() -> Settings:
@@ -160,7 +184,7 @@ def load_settings() -> Settings:
     rasa_port = int(env.get("RASA_PORT", "5005"))
     database_url = env.get("DATABASE_URL", f"sqlite:///{data_dir / 'privacybot.db'}")
     secret_key = secret("SECRET_KEY")
-    return Settings(
+    settings = Settings(
         data_dir=data_dir,
         database_url=database_url,
         org=env.get("ORG", "barnet-homes"),
@@ -168,7 +192,8 @@ def load_settings() -> Settings:
         rasa_port=rasa_port,
         actions_port=int(env.get("ACTIONS_PORT", "5055")),
         rasa_url=env.get("RASA_URL", f"http://127.0.0.1:{rasa_port}"),
-        rasa_urls=tuple(u.strip() for u in env.get("RASA_URLS", "").split(",") if u.strip()),
+        rasa_urls=_url_list(env.get("RASA_URLS", "")),
+        action_endpoint_urls=_url_list(env.get("ACTION_ENDPOINT_URLS", "")),
         secret_key=secret_key,
         rasa_token=secret("RASA_TOKEN"),
         pseudonym_key=_pseudonym_key(env, production, data_dir, database_url, secret_key),
@@ -190,3 +215,5 @@ def load_settings() -> Settings:
         ),
         holding_reply_after=float(env.get("HOLDING_REPLY_AFTER", "2.5")),
     )
+    settings.dialogue_pairs  # noqa: B018  (a mismatched list fails at start, not at the first check)
+    return settings

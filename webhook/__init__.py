@@ -83,7 +83,8 @@ def create_app(settings: Settings | None = None, *, background: bool = True) -> 
 
 
 def _start_background(state: object) -> None:
-    from webhook.frontdoor import replay_round
+    from webhook.frontdoor import CLAIM_RENEW_EVERY, renew_claims, replay_round
+    from webhook.sms import ingest_spool
     from webhook.state import AppState
 
     assert isinstance(state, AppState)
@@ -96,6 +97,10 @@ def _start_background(state: object) -> None:
         tick = 0
         while not state.stopping.wait(1.0):
             tick += 1
+            try:
+                ingest_spool(state)  # SMS kept on disk while the store was busy
+            except Exception:
+                log.exception("storing spooled SMS failed")
             if tick % (2 if state.holding.is_set() else 10):
                 continue
             try:
@@ -103,4 +108,13 @@ def _start_background(state: object) -> None:
             except Exception:
                 log.exception("retry round failed")
 
+    def heartbeat() -> None:
+        # Its own thread: the retry loop may itself be inside a long turn.
+        while not state.stopping.wait(CLAIM_RENEW_EVERY):
+            try:
+                renew_claims(state)
+            except Exception:
+                log.exception("renewing claims failed")
+
     threading.Thread(target=retry_loop, name="replay", daemon=True).start()
+    threading.Thread(target=heartbeat, name="claims", daemon=True).start()

@@ -8,6 +8,7 @@ from concurrent.futures import Future
 from typing import Any
 
 from flask import Blueprint, abort, jsonify, render_template, request
+from sqlalchemy.exc import OperationalError
 
 from casework import conversations, retention
 from casework.models import Conversation, ConversationState, Message
@@ -20,6 +21,13 @@ bp = Blueprint("chat", __name__)
 api_bp = Blueprint("chat_api", __name__, url_prefix="/api/chat")
 
 MAX_TEXT = 1000  # characters; a resident's message, not a document
+# The store could not take a message (SQLite busy past its busy timeout, PostgreSQL down):
+# nothing was accepted, so the widget sends it again after this many seconds.
+BUSY_RETRY_AFTER = 2
+BUSY_TEXT = (
+    "Sorry, we are very busy just now and could not take your message yet. "
+    "It will be sent again in a moment; there is no need to type it again."
+)
 log = logging.getLogger(__name__)
 _ID = re.compile(r"^[0-9a-f]{32}$")
 # Half of a surrogate pair: JSON may carry one (a browser cutting a message at maxlength
@@ -84,14 +92,21 @@ def post_message() -> Any:
         return error_response(400, "That conversation id is not valid.")
     text = _LONE_SURROGATE.sub("\ufffd", text.strip())
     st = state()
-    with st.db() as session:
-        if conversation_id:
-            conversation = _live_conversation(session, conversation_id)
-        else:
-            conversation = conversations.create(session, st.org.id, "web")
-        inbound = conversations.record_inbound(session, conversation, text)
-        assert inbound is not None
-        conversation_id, inbound_id = conversation.id, inbound.id
+    try:
+        with st.db() as session:
+            if conversation_id:
+                conversation = _live_conversation(session, conversation_id)
+            else:
+                conversation = conversations.create(session, st.org.id, "web")
+            inbound = conversations.record_inbound(session, conversation, text)
+            assert inbound is not None
+            conversation_id, inbound_id = conversation.id, inbound.id
+    except OperationalError:
+        log.warning("casework database busy: web message not taken, the widget retries")
+        body = {"error": BUSY_TEXT, "status": 503, "retry_after": BUSY_RETRY_AFTER}
+        response = jsonify(body)
+        response.status_code = 503
+        return response
     turn = st.turns.submit(frontdoor.process, st, inbound_id)
     try:
         # Slower than this (default 2.5 s, below 3 s with room for the request's own
@@ -103,6 +118,8 @@ def post_message() -> Any:
         return _holding(st, conversation_id, inbound_id)
     except TimeoutError:  # slow: the turn goes on and its answer is polled for
         turn.add_done_callback(_log_late_failure)
+        return _holding(st, conversation_id, inbound_id)
+    except OperationalError:  # stored, but the store is too busy to claim or answer it
         return _holding(st, conversation_id, inbound_id)
     replies = [message_to_dict(m) for m in outcome.replies]
     return jsonify(
@@ -117,18 +134,34 @@ def post_message() -> Any:
 
 
 def _holding(st: Any, conversation_id: str, inbound_id: int) -> Any:
-    reply = frontdoor.hold(st, conversation_id)
+    try:
+        reply = frontdoor.hold(st, conversation_id)
+        messages = [message_to_dict(reply)] if reply else []
+    except OperationalError:  # too busy to store the holding reply: say it all the same
+        messages = [_unstored(st.org.holding_reply)]
     return jsonify(
         {
             "conversation_id": conversation_id,
             "message_id": inbound_id,
-            "messages": [message_to_dict(reply)] if reply else [],
+            "messages": messages,
             "with_staff": False,
             "pending": True,  # the answer comes later, through GET .../messages
             # Not past the holding reply: a slow turn's answer may be stored just before it.
             "cursor": inbound_id,
         }
     )
+
+
+def _unstored(text: str) -> dict[str, Any]:
+    """A system message the widget shows once; no id, as it is not in the store."""
+    return {
+        "id": None,
+        "author": "system",
+        "direction": "out",
+        "text": text,
+        "buttons": [],
+        "at": None,
+    }
 
 
 def _log_late_failure(turn: Future[Any]) -> None:

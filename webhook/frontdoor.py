@@ -3,9 +3,13 @@ staff own the conversation, to the ticket thread; replies go back over its chann
 
 Messages are claimed before processing (claimed_at set by a conditional UPDATE), so
 the request thread, the SMS job pool and the retry loop of several web workers never
-answer one message twice; a failed Rasa call releases the claim for a later retry, and a
-claim whose worker died (no answer after CLAIM_TIMEOUT) may be taken again. processed_at
-is set in the same transaction that stores the answer.
+answer one message twice; a failed Rasa call releases the claim for a later retry. A
+live worker renews its claims (`renew_claims`, every CLAIM_RENEW_EVERY); a claim not
+renewed for CLAIM_TIMEOUT belongs to a worker that died and may be taken again. The
+worker that takes it first asks Rasa's tracker whether the dead one's turn happened (our
+message id rides in the turn's metadata): if so its answer is taken from there, so the
+message never reaches Rasa twice. processed_at is set (once, conditionally) in the same
+transaction that stores the answer.
 
 While Rasa or the action server is down (or a web turn is slow) the resident gets the
 organisation's holding reply at once (`hold`); the message stays stored and unanswered,
@@ -34,9 +38,11 @@ log = logging.getLogger(__name__)
 # send one: the check and the send run one at a time in this process.
 _holding_lock = threading.Lock()
 
-# Longer than a Rasa turn can take (rasa_client timeout 25 s, plus the action server's
-# own calls): a claim this old without an answer belongs to a worker that died.
-CLAIM_TIMEOUT = timedelta(minutes=2)
+# A worker renews the claims of the turns it is running this often (a Rasa turn may take
+# up to the client's 25 s timeout); one not renewed for CLAIM_TIMEOUT (three missed
+# renewals and more) belongs to a worker that died.
+CLAIM_RENEW_EVERY = 4.0
+CLAIM_TIMEOUT = timedelta(seconds=15)
 
 
 @dataclass
@@ -86,6 +92,13 @@ def claimable(now: datetime | None = None) -> ColumnElement[bool]:
 
 
 def claim(session: Session, message_id: int) -> bool:
+    return _claim(session, message_id) is not None
+
+
+def _claim(session: Session, message_id: int) -> bool | None:
+    """None: someone else has it (or it is answered). Else whether the claim was taken
+    over from a worker that died, perhaps after Rasa took the turn."""
+    before = session.scalar(select(Message.claimed_at).where(Message.id == message_id))
     now = utcnow()
     result = session.execute(
         update(Message)
@@ -93,7 +106,28 @@ def claim(session: Session, message_id: int) -> bool:
         .values(claimed_at=now)
         .execution_options(synchronize_session=False)
     )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    if not result.rowcount:  # type: ignore[attr-defined]
+        return None
+    return before is not None
+
+
+def renew_claims(state: AppState) -> int:
+    """The heartbeat: keep this process's claims fresh while their turns run."""
+    ids = state.in_flight_ids()
+    if not ids:
+        return 0
+    with state.db() as session:
+        result = session.execute(
+            update(Message)
+            .where(
+                Message.id.in_(ids),
+                Message.processed_at.is_(None),
+                Message.claimed_at.is_not(None),  # released meanwhile: not ours any more
+            )
+            .values(claimed_at=utcnow())
+            .execution_options(synchronize_session=False)
+        )
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
 def release(state: AppState, message_id: int) -> None:
@@ -185,7 +219,8 @@ def _earlier_unanswered(state: AppState, message_id: int) -> list[int]:
 
 def _process_one(state: AppState, message_id: int) -> Outcome:
     with state.db() as session:
-        if not claim(session, message_id):
+        taken_over = _claim(session, message_id)
+        if taken_over is None:
             return Outcome(already_processed=True)
         message = session.get(Message, message_id)
         assert message is not None
@@ -201,8 +236,25 @@ def _process_one(state: AppState, message_id: int) -> Outcome:
             conversation.channel,
         )
         conversation_id = conversation.id
+    with state.running(message_id):
+        return _answer_claimed(state, conversation_id, message_id, rasa_text, taken_over)
+
+
+def _answer_claimed(
+    state: AppState, conversation_id: str, message_id: int, rasa_text: str, taken_over: bool
+) -> Outcome:
     try:
-        bot = _turn(state, conversation_id, rasa_text)
+        bot = state.rasa.answer_in_tracker(conversation_id, message_id) if taken_over else None
+        if taken_over:
+            log.warning(
+                "message %d: taken over from a worker that died; %s",
+                message_id,
+                "Rasa's tracker has its turn, that answer is kept"
+                if bot is not None
+                else "Rasa never took its turn, sending it now",
+            )
+        if bot is None:
+            bot = _turn(state, conversation_id, rasa_text, message_id)
     except RasaUnavailable:
         release(state, message_id)
         state.holding.set()
@@ -211,23 +263,32 @@ def _process_one(state: AppState, message_id: int) -> Outcome:
         conversation = session.get(Conversation, conversation_id)
         if conversation is None:  # deleted by the resident while Rasa was thinking
             return Outcome()
-        session.execute(
-            update(Message).where(Message.id == message_id).values(processed_at=utcnow())
+        marked = session.execute(
+            update(Message)
+            .where(Message.id == message_id, Message.processed_at.is_(None))
+            .values(processed_at=utcnow())
+            .execution_options(synchronize_session=False)
         )
+        if not marked.rowcount:  # type: ignore[attr-defined]
+            # A worker thought dead (stalled past CLAIM_TIMEOUT) and the one that took its
+            # claim both finished: the first answer stands, the second is dropped.
+            return Outcome(already_processed=True)
         replies = store_bot_replies(session, conversation, bot)
         deliver(state, session, conversation, replies)
         # A handoff action may have given the conversation to staff during this turn.
         return Outcome(replies=replies, with_staff=conversation.state == ConversationState.STAFF)
 
 
-def _turn(state: AppState, conversation_id: str, text: str) -> list[BotMessage]:
+def _turn(
+    state: AppState, conversation_id: str, text: str, message_id: int | None = None
+) -> list[BotMessage]:
     """One Rasa turn, only while Rasa and the action server are both up: with the action
     server down Rasa still answers HTTP 200, having lost the turn's actions (silence, or
     half an answer). An empty answer is checked again: the part may have died mid-turn."""
     if not state.health.dialogue_up():
         raise RasaUnavailable("Rasa or the action server is down")
     try:
-        bot = state.rasa.send(conversation_id, text)
+        bot = state.rasa.send(conversation_id, text, message_id=message_id)
     except RasaUnavailable:
         state.health.forget()
         raise
@@ -293,14 +354,19 @@ def _unanswered() -> Select[tuple[int]]:
 
 
 def replay_unprocessed(
-    state: AppState, older_than: timedelta = timedelta(seconds=30), limit: int = 20
+    state: AppState, older_than: timedelta = timedelta(seconds=10), limit: int = 20
 ) -> int:
-    """Answer messages stored while Rasa was down (or whose worker died). Stops at the first
-    Rasa failure; the next round tries again."""
+    """Answer messages stored while Rasa was down, or left by a worker that died: unclaimed
+    ones `older_than` (a live request thread claims its own within milliseconds, or gives
+    the holding reply within 3 s) and any stale claim. Stops at the first Rasa failure;
+    the next round tries again."""
     cutoff = utcnow() - older_than
     with state.db() as session:
         ids = session.scalars(
-            _unanswered().where(Message.created_at <= cutoff).order_by(Message.id).limit(limit)
+            _unanswered()
+            .where(or_(Message.created_at <= cutoff, Message.claimed_at.is_not(None)))
+            .order_by(Message.id)
+            .limit(limit)
         ).all()
     done = 0
     for message_id in ids:
@@ -322,7 +388,7 @@ HELD_REPLAY_AFTER = timedelta(seconds=1)
 def replay_round(state: AppState) -> int:
     """The retry loop's round. While this process holds messages (`state.holding`) they
     are replayed as soon as Rasa and the action server answer again; otherwise only
-    messages left by a worker that died (30 s old)."""
+    messages left by a worker that died (unclaimed for 10 s, or a stale claim)."""
     if not state.holding.is_set():
         return replay_unprocessed(state)
     if not state.health.dialogue_up():

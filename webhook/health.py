@@ -27,13 +27,11 @@ PARTS = ("web", "rasa", "actions", "database")
 
 
 def rasa_up(settings: Settings, http: requests.Session | None = None) -> bool:
-    """A Rasa answers with its model loaded (before that it swallows messages silently).
-    With several (RASA_URLS) one is enough: the client moves a conversation on to the
-    next when its own Rasa refuses the connection."""
+    """Any Rasa answers with its model loaded (before that it swallows messages silently)."""
     return any(_one_rasa_up(url, settings.rasa_token, http) for url in settings.rasa_instances)
 
 
-def _one_rasa_up(url: str, token: str, http: requests.Session | None) -> bool:
+def _one_rasa_up(url: str, token: str, http: requests.Session | None = None) -> bool:
     try:
         response = (http or requests).get(
             f"{url.rstrip('/')}/status", params={"token": token}, timeout=CHECK_TIMEOUT
@@ -43,12 +41,34 @@ def _one_rasa_up(url: str, token: str, http: requests.Session | None) -> bool:
         return False
 
 
-def actions_up(settings: Settings, http: requests.Session | None = None) -> bool:
-    base = settings.action_endpoint_url.rstrip("/").removesuffix("/webhook")
+def _one_actions_up(endpoint: str, http: requests.Session | None = None) -> bool:
+    base = endpoint.rstrip("/").removesuffix("/webhook")
     try:
         return (http or requests).get(f"{base}/health", timeout=CHECK_TIMEOUT).ok
     except requests.RequestException:
         return False
+
+
+def actions_up(settings: Settings, http: requests.Session | None = None) -> bool:
+    return any(_one_actions_up(url, http) for url in settings.action_endpoints)
+
+
+def pair_up(settings: Settings, http: requests.Session | None = None) -> bool:
+    """At least one Rasa answers and so does the action server it calls (one is enough:
+    the client moves a conversation on to the next Rasa when its own refuses it).
+    Checked pair by pair, stopping at the first that answers."""
+    rasa_seen: dict[str, bool] = {}
+    actions_seen: dict[str, bool] = {}
+    for rasa, actions in settings.dialogue_pairs:
+        if actions not in actions_seen:
+            actions_seen[actions] = _one_actions_up(actions, http)
+        if not actions_seen[actions]:
+            continue
+        if rasa not in rasa_seen:
+            rasa_seen[rasa] = _one_rasa_up(rasa, settings.rasa_token, http)
+        if rasa_seen[rasa]:
+            return True
+    return False
 
 
 def database_up(st: AppState) -> bool:
@@ -76,7 +96,7 @@ class PartsHealth:
         with self._lock:
             if self._ok and time.monotonic() - self._checked_at < self.max_age:
                 return True
-        ok = actions_up(self.settings, self._http) and rasa_up(self.settings, self._http)
+        ok = pair_up(self.settings, self._http)
         with self._lock:
             self._ok, self._checked_at = ok, time.monotonic()
         return ok
@@ -87,23 +107,50 @@ class PartsHealth:
             self._ok = False
 
 
-def report(st: AppState) -> dict[str, str]:
-    with ThreadPoolExecutor(max_workers=3) as pool:
-        checks = {
-            "rasa": pool.submit(rasa_up, st.settings),
-            "actions": pool.submit(actions_up, st.settings),
-            "database": pool.submit(database_up, st),
-        }
-        results = {name: check.result() for name, check in checks.items()}
-    return {"web": "ok", **{name: "ok" if up else "down" for name, up in results.items()}}
+def _word(up: int, total: int) -> str:
+    return "ok" if up == total else "degraded" if up else "down"
+
+
+def report(st: AppState) -> dict[str, Any]:
+    """Every Rasa and every action server, checked side by side: counts only (no hosts),
+    and whether the web side can serve (the database, and one Rasa + actions pair)."""
+    settings = st.settings
+    rasa_urls = list(dict.fromkeys(settings.rasa_instances))
+    actions_urls = list(dict.fromkeys(settings.action_endpoints))
+    with ThreadPoolExecutor(max_workers=len(rasa_urls) + len(actions_urls) + 1) as pool:
+        database = pool.submit(database_up, st)
+        rasa_checks = {u: pool.submit(_one_rasa_up, u, settings.rasa_token) for u in rasa_urls}
+        actions_checks = {u: pool.submit(_one_actions_up, u) for u in actions_urls}
+        rasa = {url: check.result() for url, check in rasa_checks.items()}
+        actions = {url: check.result() for url, check in actions_checks.items()}
+        database_ok = database.result()
+    pairs = settings.dialogue_pairs
+    pairs_up = sum(1 for r, a in pairs if rasa[r] and actions[a])
+    counts = {
+        "rasa": {"up": sum(rasa.values()), "total": len(rasa)},
+        "actions": {"up": sum(actions.values()), "total": len(actions)},
+        "pairs": {"up": pairs_up, "total": len(pairs)},
+    }
+    return {
+        "serving": database_ok and pairs_up > 0,
+        "parts": {
+            "web": "ok",
+            "rasa": _word(counts["rasa"]["up"], counts["rasa"]["total"]),
+            "actions": _word(counts["actions"]["up"], counts["actions"]["total"]),
+            "database": "ok" if database_ok else "down",
+        },
+        "instances": counts,
+    }
 
 
 @bp.get("/healthz")
 def healthz() -> Any:
-    parts = report(state())
-    healthy = all(v == "ok" for v in parts.values())
-    body = {"status": "ok" if healthy else "degraded", "parts": parts}
-    response = jsonify(body)
-    response.status_code = 200 if healthy else 503
+    checked = report(state())
+    parts = checked["parts"]
+    # 200 while it can serve (a load balancer keeps sending); "degraded" names a part
+    # down even then, so an operator sees a lost Rasa or action server.
+    status = "ok" if all(v == "ok" for v in parts.values()) else "degraded"
+    response = jsonify({"status": status, "parts": parts, "instances": checked["instances"]})
+    response.status_code = 200 if checked["serving"] else 503
     response.headers["Cache-Control"] = "no-store"
     return response

@@ -17,6 +17,11 @@ import requests
 log = logging.getLogger(__name__)
 
 
+# Our message id in a turn's metadata (Rasa keeps it on the user event in the tracker):
+# a worker that takes over a dead worker's claim can tell whether its turn happened.
+MESSAGE_ID_KEY = "privacybot_message_id"
+
+
 class RasaUnavailable(RuntimeError):
     """Rasa did not answer (down, timed out or errored): the message stays unprocessed."""
 
@@ -53,6 +58,26 @@ def parse_reply(payload: Any) -> list[BotMessage]:
     return messages
 
 
+def answer_from_events(events: Any, message_id: int) -> list[BotMessage] | None:
+    """The bot's answer to our message `message_id` as the tracker recorded it (the bot
+    events after its user event), or None when the tracker has no such turn."""
+    found = False
+    replies: list[BotMessage] = []
+    for event in events if isinstance(events, list) else []:
+        if not isinstance(event, dict):
+            continue
+        if event.get("event") == "user":
+            if found:
+                break
+            found = (event.get("metadata") or {}).get(MESSAGE_ID_KEY) == message_id
+        elif found and event.get("event") == "bot":
+            text = event.get("text")
+            buttons = _buttons((event.get("data") or {}).get("buttons"))
+            if text or buttons:
+                replies.append(BotMessage(text=str(text or ""), buttons=buttons))
+    return replies if found else None
+
+
 def instance_order(sender: str, count: int) -> list[int]:
     """Which Rasa instance a conversation goes to first, then where it falls over to: a
     stable hash of its id, the same in every web worker and on every web machine."""
@@ -75,14 +100,16 @@ class RasaClient:
         self._http = requests.Session()
 
     def _post(self, sender: str, path: str, **kwargs: Any) -> requests.Response:
-        """POST to the conversation's instance, falling over only when the connection is
+        return self._request("POST", sender, path, **kwargs)
+
+    def _request(self, method: str, sender: str, path: str, **kwargs: Any) -> requests.Response:
+        """To the conversation's instance, falling over only when the connection is
         refused (a timeout may mean the turn is being processed: never sent twice)."""
+        call = self._http.post if method == "POST" else self._http.get
         order = instance_order(sender, len(self.base_urls))
         for attempt, index in enumerate(order):
             try:
-                return self._http.post(
-                    f"{self.base_urls[index]}{path}", timeout=self.timeout, **kwargs
-                )
+                return call(f"{self.base_urls[index]}{path}", timeout=self.timeout, **kwargs)
             except requests.ConnectionError as error:
                 if attempt == len(order) - 1:
                     raise RasaUnavailable(str(error)) from error
@@ -91,16 +118,31 @@ class RasaClient:
                 raise RasaUnavailable(str(error)) from error
         raise RasaUnavailable("no Rasa instance configured")
 
-    def send(self, sender: str, text: str) -> list[BotMessage]:
-        response = self._post(
-            sender, "/webhooks/rest/webhook", json={"sender": sender, "message": text}
-        )
+    def send(self, sender: str, text: str, message_id: int | None = None) -> list[BotMessage]:
+        body: dict[str, Any] = {"sender": sender, "message": text}
+        if message_id is not None:
+            body["metadata"] = {MESSAGE_ID_KEY: message_id}
+        response = self._post(sender, "/webhooks/rest/webhook", json=body)
         if response.status_code != 200:
             raise RasaUnavailable(f"Rasa answered HTTP {response.status_code}")
         try:
             return parse_reply(response.json())
         except ValueError as error:
             raise RasaUnavailable("Rasa answered something other than JSON") from error
+
+    def answer_in_tracker(self, sender: str, message_id: int) -> list[BotMessage] | None:
+        """Did Rasa take the turn of our message `message_id`? Its answer if so (from the
+        shared tracker store, so any instance can tell), else None."""
+        response = self._request(
+            "GET", sender, f"/conversations/{sender}/tracker", params={"token": self.token}
+        )
+        if response.status_code != 200:
+            raise RasaUnavailable(f"Rasa answered HTTP {response.status_code}")
+        try:
+            events = response.json().get("events")
+        except (ValueError, AttributeError) as error:
+            raise RasaUnavailable("Rasa answered something other than a tracker") from error
+        return answer_from_events(events, message_id)
 
     def _append_event(self, sender: str, event: dict[str, Any] | list[dict[str, Any]]) -> None:
         response = self._post(

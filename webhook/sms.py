@@ -18,14 +18,14 @@ from functools import wraps
 from typing import Any
 
 from flask import Blueprint, Response, abort, request
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
 from casework import audit, conversations, ledger, tickets
 from casework.models import Conversation, TicketKind, TicketStatus, utcnow
 from casework.pseudonym import mask_phone
-from webhook import frontdoor, outbox
+from webhook import frontdoor, outbox, spool
 from webhook.state import AppState, state
 
 log = logging.getLogger(__name__)
@@ -84,26 +84,86 @@ def inbound() -> Any:
         abort(400)
     if len(body) > MAX_BODY:
         abort(413)
+    try:
+        result = _store_with_retry(st, phone, body, sid)
+    except OperationalError:
+        # The store is busy beyond its busy timeout (or down): keep the SMS on disk, as
+        # Twilio would not send it again, and tell the resident once that it is kept.
+        holding = _spooled_holding(st, phone)
+        spool.put(st.settings.data_dir, request.form.to_dict(), held=bool(holding))
+        log.warning("casework database busy: SMS %s spooled to disk", sid)
+        return twiml(*holding)
+    if isinstance(result, Response):
+        return result
+    st.submit(_answer, st, result)
+    return twiml()
+
+
+def _store_with_retry(
+    st: AppState, phone: str, body: str, sid: str, inline: bool = True, held: bool = False
+) -> Response | int:
     keyword = body.strip().upper().rstrip(".!")
     for attempt in range(3):
         try:
-            result = _store_inbound(st, phone, body, sid, keyword)
-            break
+            return _store_inbound(st, phone, body, sid, keyword, inline, held)
         except IntegrityError:
             # Two first messages from one phone at once both tried to create its
             # conversation; the transaction rolled back whole, so try again.
             if attempt == 2:
                 raise
-    if isinstance(result, Response):
-        return result
-    message_id = result
-    st.submit(_answer, st, message_id)
-    return twiml()
+    raise AssertionError("unreachable")
 
 
-def _store_inbound(st: AppState, phone: str, body: str, sid: str, keyword: str) -> Response | int:
+def _spooled_holding(st: AppState, phone: str) -> list[str]:
+    """The holding reply for a spooled SMS: once per phone while the store is busy."""
+    with st.spool_lock:
+        if phone in st.spool_held:
+            return []
+        st.spool_held.add(phone)
+    return [st.org.holding_reply]
+
+
+def ingest_spool(st: AppState) -> int:
+    """Store the SMS kept on disk while the database was busy, oldest first, and answer
+    them; returns how many were stored. Stops at the first database error."""
+    files = spool.pending(st.settings.data_dir)
+    stored = 0
+    for path in files:
+        form = spool.read(path)
+        if form is None:
+            continue
+        phone, body = form.get("From", ""), form.get("Body", "")
+        sid = form.get("MessageSid") or form.get("SmsMessageSid") or ""
+        try:
+            held = bool(form.get(spool.HELD))
+            result = _store_with_retry(st, phone, body, sid, inline=False, held=held)
+        except OperationalError:
+            return stored
+        spool.done(path)
+        stored += 1
+        if not isinstance(result, Response):
+            _answer(st, result)  # here, one by one: a resident's texts answered in order
+    if files and not spool.pending(st.settings.data_dir):
+        with st.spool_lock:
+            st.spool_held.clear()
+    if stored:
+        log.info("stored %d spooled SMS", stored)
+    return stored
+
+
+def _store_inbound(
+    st: AppState,
+    phone: str,
+    body: str,
+    sid: str,
+    keyword: str,
+    inline: bool = True,
+    held: bool = False,
+) -> Response | int:
     """Store first. A TwiML response when the message is answered here (keywords,
-    duplicates), else the id of the stored message for the background job."""
+    duplicates), else the id of the stored message for the background job. Not `inline`
+    (a spooled SMS, whose webhook was answered long ago): such replies go by the outbox;
+    `held`: that webhook's answer was the holding reply, recorded here after the fact."""
     with st.db() as session:
         conversation = conversations.get_or_create_sms(
             session, phone, st.org.id, st.settings.pseudonym_key
@@ -114,6 +174,11 @@ def _store_inbound(st: AppState, phone: str, body: str, sid: str, keyword: str) 
         if message is None:  # Twilio retried a webhook we already have
             return twiml()
         log.info("SMS %s from %s", sid, mask_phone(phone))
+        if held and st.org.holding_reply:
+            # What the webhook's TwiML told the resident, for staff and the one-per-outage rule.
+            conversations.record_outbound(
+                session, conversation, st.org.holding_reply, author="system"
+            )
         reply = _keyword(st, session, conversation, keyword)
         if reply is None and not body.strip():
             reply = "Sorry, we can only read text. Please type your question."
@@ -122,6 +187,15 @@ def _store_inbound(st: AppState, phone: str, body: str, sid: str, keyword: str) 
             # retry loop never sends it to Rasa and texts a second answer.
             message.claimed_at = message.processed_at = utcnow()
             conversations.record_outbound(session, conversation, reply, author="system")
+            if not inline:
+                outbox.enqueue(
+                    session,
+                    conversation_id=conversation.id,
+                    to=conversation.address or phone,
+                    body=reply,
+                    blocked=conversation.sms_blocked,
+                )
+                return twiml()
             outbox.record_inline(
                 session,
                 conversation_id=conversation.id,

@@ -45,6 +45,13 @@ class AppState:
     # Set while this process holds messages it could not answer: the retry loop then
     # checks every 2 s instead of 10 s, so they are answered soon after the part is back.
     holding: threading.Event = field(default_factory=threading.Event)
+    # Messages whose turn runs in this process: their claims are renewed (the heartbeat),
+    # so only a dead process's claims go stale.
+    _in_flight: set[int] = field(default_factory=set)
+    # Phones told (in the webhook's TwiML) that their SMS is kept while the store was busy:
+    # one holding reply each until the spool is empty again.
+    spool_held: set[str] = field(default_factory=set)
+    spool_lock: threading.Lock = field(default_factory=threading.Lock)
     _futures: set[Future[Any]] = field(default_factory=set)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     stopping: threading.Event = field(default_factory=threading.Event)
@@ -53,6 +60,20 @@ class AppState:
     def db(self) -> Iterator[Session]:
         with session_scope(self.settings.database_url) as session:
             yield session
+
+    @contextmanager
+    def running(self, message_id: int) -> Iterator[None]:
+        with self._lock:
+            self._in_flight.add(message_id)
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._in_flight.discard(message_id)
+
+    def in_flight_ids(self) -> list[int]:
+        with self._lock:
+            return sorted(self._in_flight)
 
     def submit(self, fn: Callable[..., Any], *args: Any) -> Future[Any]:
         """Run work after the response (SMS: Twilio wants its TwiML within seconds)."""

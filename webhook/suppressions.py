@@ -2,8 +2,9 @@
 
 `GET /api/suppressions?channel=email&contact=...` (bearer token or inbox session, as
 /api/tickets): is that contact suppressed for that channel, since when, under which
-reference, and which uses it has withdrawn consent for. `GET /inbox/suppressions.csv` (admins): every current suppression with the
-contact, for the teams that run the mailing systems. Lookups and exports are audited
+reference, and which uses it has withdrawn consent for. `GET /inbox/suppressions.csv`
+(admins): every current suppression with the contact, for the teams that run the
+mailing systems. Lookups and exports are audited
 without the contact itself.
 """
 

@@ -33,6 +33,9 @@ class FakeRasa(LoopbackServer):
         self.down = False
         self.actions_down = False  # it also plays the action server's /health
         self.delay = 0.0
+        # Rasa's tracker as the web side reads it: user events (with the turn's metadata)
+        # and the bot events of each answer.
+        self.trackers: dict[str, list[dict[str, Any]]] = {}
         super().__init__()
 
     def texts_from(self, sender: str) -> list[str]:
@@ -119,6 +122,14 @@ class FakeRasa(LoopbackServer):
                 if self.path.startswith("/health"):
                     self._reply(503 if fake.actions_down else 200, {"status": "ok"})
                     return
+                path = self.path.split("?")[0]
+                if path.startswith("/conversations/") and path.endswith("/tracker"):
+                    if fake.down:
+                        self._reply(500, {"error": "down"})
+                        return
+                    sender = path.split("/")[2]
+                    self._reply(200, {"sender_id": sender, "events": fake.trackers.get(sender, [])})
+                    return
                 self._reply(200, {"version": "fake", "model_id": "fake"})
 
             def do_POST(self) -> None:  # noqa: N802
@@ -131,7 +142,26 @@ class FakeRasa(LoopbackServer):
                     return
                 path = self.path.split("?")[0]
                 if path == "/webhooks/rest/webhook":
-                    self._reply(200, fake.answer(data["sender"], data["message"]))
+                    sender = data["sender"]
+                    answer = fake.answer(sender, data["message"])
+                    fake.trackers.setdefault(sender, []).extend(
+                        [
+                            {
+                                "event": "user",
+                                "text": data["message"],
+                                "metadata": data.get("metadata") or {},
+                            },
+                            *(
+                                {
+                                    "event": "bot",
+                                    "text": r.get("text"),
+                                    "data": {"buttons": r.get("buttons")},
+                                }
+                                for r in answer
+                            ),
+                        ]
+                    )
+                    self._reply(200, answer)
                 elif path.startswith("/conversations/") and path.endswith("/tracker/events"):
                     sender = path.split("/")[2]
                     for event in data if isinstance(data, list) else [data]:

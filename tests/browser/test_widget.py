@@ -137,6 +137,36 @@ def test_rasa_down_holding_reply_then_the_answer_arrives_without_a_reload(
     assert (page.locator(LOG).text_content() or "").count("You said: second") == 1
 
 
+def test_a_busy_store_refusal_is_resent_by_the_widget_itself(page, fake_site: Site) -> None:  # noqa: ANN001
+    """The web side answers 503 with retry_after when its database cannot take the
+    message (nothing stored): the widget says so politely and sends it again."""
+    import json
+
+    from webhook.chat import BUSY_TEXT
+
+    posts: list[str] = []
+
+    def busy_once(route) -> None:  # noqa: ANN001
+        posts.append(route.request.method)
+        if len(posts) == 1:
+            body = {"error": BUSY_TEXT, "status": 503, "retry_after": 1}
+            route.fulfill(status=503, content_type="application/json", body=json.dumps(body))
+        else:
+            route.continue_()
+
+    page.route("**/api/chat", busy_once)
+    open_widget(page, fake_site)
+    send(page, "hello")
+    page.wait_for_function(
+        "t => document.body.textContent.includes(t)", arg="no need to type it again"
+    )
+    wait_text(page, "You said: hello", timeout=8000)
+    assert posts == ["POST", "POST"]
+    texts = page.locator(".pbw-text").all_text_contents()
+    assert texts.count("hello") == 1 and texts.count("You said: hello") == 1
+    assert page.locator(".pbw-failed").count() == 0
+
+
 def test_staff_reply_appears_within_two_seconds(page, context, fake_site: Site) -> None:  # noqa: ANN001
     open_widget(page, fake_site)
     send(page, "I would like to talk to a person")

@@ -12,11 +12,14 @@ import os
 import re
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,7 +31,7 @@ from sqlalchemy import select
 from twilio.request_validator import RequestValidator
 
 from casework.db import session_scope
-from casework.models import Message, OutboundMessage, Ticket, TicketKind
+from casework.models import Conversation, Message, OutboundMessage, Ticket, TicketKind
 from privacybot.runner import MODEL_PATH
 from tests.conftest import PROJECT_ROOT
 from tests.fakes.twilio_api import FakeTwilioAPI
@@ -85,6 +88,11 @@ class RunningProduct:
             timeout=30,
         ).json()
         return [e["text"] for e in tracker["events"] if e["event"] == "user"]
+
+    @property
+    def sqlite_path(self) -> str:
+        assert self.database_url.startswith("sqlite:///"), self.database_url
+        return self.database_url.split("///", 1)[1]
 
 
 @pytest.fixture(scope="module")
@@ -176,9 +184,11 @@ class WebResident:
         raise TimeoutError("no late answer")
 
 
-def signed_sms(product: RunningProduct, phone: str, body: str) -> None:
+def signed_sms(
+    product: RunningProduct, phone: str, body: str, sid: str | None = None, timeout: float = 30
+) -> requests.Response:
     params = {
-        "MessageSid": "SM" + uuid.uuid4().hex,
+        "MessageSid": sid or "SM" + uuid.uuid4().hex,
         "AccountSid": TWILIO_SID,
         "From": phone,
         "To": "+447700900000",
@@ -190,9 +200,14 @@ def signed_sms(product: RunningProduct, phone: str, body: str) -> None:
         f"{product.url('web')}/sms/inbound",
         data=params,
         headers={"X-Twilio-Signature": signature},
-        timeout=30,
+        timeout=timeout,
     )
     assert response.status_code == 200
+    return response
+
+
+def new_phone() -> str:
+    return "+4477009" + str(uuid.uuid4().int)[:5]
 
 
 def assert_each_answered_once(product: RunningProduct, conversation_id: str) -> None:
@@ -316,6 +331,126 @@ def test_twilio_failing_three_times_then_one_sms_is_delivered(product: RunningPr
     with session_scope(product.database_url) as session:
         [row] = session.scalars(select(OutboundMessage).where(OutboundMessage.to == phone)).all()
         assert row.attempts == 4 and row.provider_id is not None
+
+
+def _sms_conversation(product: RunningProduct, phone: str) -> tuple[str, list[Message]]:
+    """The phone's conversation id and its stored messages, in order."""
+    with session_scope(product.database_url) as session:
+        inbound = session.scalars(
+            select(Message).join(Conversation).where(Conversation.address == phone)
+        ).all()
+        assert inbound, f"nothing stored from {phone}"
+        conversation_id = inbound[0].conversation_id
+        messages = session.scalars(
+            select(Message).where(Message.conversation_id == conversation_id).order_by(Message.id)
+        ).all()
+        return conversation_id, list(messages)
+
+
+def _settled_texts(product: RunningProduct, phone: str, count: int, timeout: float) -> list[str]:
+    """The texts Twilio was asked to send to `phone`, once `count` have come and a short
+    quiet spell shows no further copy on its way (polled, not one long sleep)."""
+    product.twilio.wait_for(
+        lambda ms: len([m for m in ms if m.to == phone]) >= count, timeout=timeout
+    )
+    quiet_until = time.monotonic() + 3.0
+    while time.monotonic() < quiet_until:
+        assert len(product.twilio.sent_to(phone)) == count
+        time.sleep(0.2)
+    return [m.body for m in product.twilio.sent_to(phone)]
+
+
+def test_web_killed_between_an_inbound_sms_and_its_reply(product: RunningProduct) -> None:
+    """gunicorn's master and workers SIGKILLed right after the SMS is stored (the test
+    watches the database for it), before its reply: Rasa may or may not have taken the
+    turn by then; either way, after the restart the SMS gets one answer."""
+    phone, body, sid = new_phone(), "what is personal data?", "SM" + uuid.uuid4().hex
+    web = product.child("web")
+    parts = [*web.children(recursive=True), web]  # its workers, then the master
+    restarts = product.log.read_text().count("web restarted")
+    watch = sqlite3.connect(product.sqlite_path, isolation_level=None)
+
+    def post() -> None:
+        try:
+            signed_sms(product, phone, body, sid=sid)
+        except (requests.RequestException, AssertionError):
+            pass  # the web may die before it answers Twilio: the message is stored already
+
+    poster = threading.Thread(target=post, daemon=True)
+    poster.start()
+    deadline = time.monotonic() + 30
+    query = "SELECT id, claimed_at FROM messages WHERE external_id = ?"
+    while (row := watch.execute(query, (sid,)).fetchone()) is None:
+        assert time.monotonic() < deadline, "the SMS was never stored"
+    for process in parts:
+        process.send_signal(signal.SIGKILL)
+    state = "SELECT claimed_at, processed_at FROM messages WHERE id = ?"
+    claimed_at, processed_at = watch.execute(state, (row[0],)).fetchone()
+    assert processed_at is None, "the kill came after the reply was stored"
+    assert product.twilio.sent_to(phone) == []
+    watch.close()
+    poster.join(timeout=30)
+
+    product.wait_healthy(timeout=120)
+    assert product.child("web").pid != web.pid
+    assert product.log.read_text().count("web restarted") == restarts + 1
+    # A claim of the dead worker goes stale in 15 s; an unclaimed message waits 10 s.
+    [text] = _settled_texts(product, phone, 1, timeout=90)
+    assert HOLDING not in text
+    conversation_id, messages = _sms_conversation(product, phone)
+    [message] = [m for m in messages if m.direction == "in"]
+    assert message.external_id == sid and message.processed_at is not None
+    assert product.user_turns(conversation_id) == [body]  # Rasa took the turn once
+    if claimed_at is not None:  # it died mid-turn: the claim was taken over, once
+        web_log = (product.log.parent / "logs" / "web.log").read_text()
+        assert web_log.count(f"message {row[0]}: taken over from a worker that died") == 1
+    replies = [m for m in messages if m.direction == "out"]
+    assert replies and all(m.author == "bot" for m in replies)
+    with session_scope(product.database_url) as session:
+        rows = session.scalars(select(OutboundMessage).where(OutboundMessage.to == phone)).all()
+        assert len(rows) == 1 and rows[0].provider_id is not None
+
+
+def test_sqlite_busy_beyond_its_timeout_keeps_every_message(product: RunningProduct) -> None:
+    """Another connection holds the casework database's write lock past the 10 s busy
+    timeout while a web message and an SMS arrive. The web message is refused with a
+    polite 503 and a retry hint (nothing stored, so nothing lost: the widget resends it);
+    the SMS is kept on disk with one holding text. Released: each answered once."""
+    me, phone = WebResident(product), new_phone()
+    web_text, sms_text = "what is personal data?", "who is your data protection officer?"
+    lock = sqlite3.connect(product.sqlite_path, isolation_level=None, timeout=30)
+    lock.execute("BEGIN IMMEDIATE")
+    try:
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            web = pool.submit(
+                requests.post, f"{product.url('web')}/api/chat", json={"text": web_text}, timeout=60
+            )
+            sms = pool.submit(signed_sms, product, phone, sms_text)
+            web_response, sms_response = web.result(), sms.result()
+        spooled = list((Path(product.env["DATA_DIR"]) / "spool" / "sms").glob("*.json"))
+    finally:
+        lock.execute("ROLLBACK")
+        lock.close()
+
+    assert web_response.status_code == 503, web_response.text
+    busy = web_response.json()
+    assert busy["retry_after"] > 0 and "no need to type it again" in busy["error"]
+    assert HOLDING in sms_response.text and len(spooled) == 1
+
+    answer = me.answer(web_text)  # the widget's resend
+    assert answer and HOLDING not in answer
+    assert_each_answered_once(product, me.conversation_id or "")
+    [text] = _settled_texts(product, phone, 1, timeout=60)
+    assert HOLDING not in text
+    conversation_id, messages = _sms_conversation(product, phone)
+    assert [(m.direction, m.author) for m in messages] == [
+        ("in", "resident"),
+        ("out", "system"),  # the holding reply the TwiML gave, on record
+        *[("out", "bot")] * (len(messages) - 2),
+    ]
+    assert messages[0].processed_at is not None
+    assert product.user_turns(conversation_id) == [sms_text]
+    assert not list((Path(product.env["DATA_DIR"]) / "spool" / "sms").glob("*.json"))
 
 
 def _alive(process: psutil.Process) -> bool:

@@ -147,7 +147,11 @@ def _user_turns(rasa_url: str, token: str, sender: str) -> list[str]:
 
 
 def test_the_profile_runs_its_own_databases_and_two_of_each(scaled: ScaledRun) -> None:
-    assert requests.get(f"{scaled.web_url}/healthz", timeout=10).status_code == 200
+    health = requests.get(f"{scaled.web_url}/healthz", timeout=10)
+    assert health.status_code == 200
+    # Every Rasa and every action server, each Rasa paired with its own.
+    both = {"up": 2, "total": 2}
+    assert health.json()["instances"] == {"rasa": both, "actions": both, "pairs": both}
     commands = " ".join(" ".join(p.cmdline()) for p in scaled.tree() if _alive(p))
     assert "postgres" in commands and "redis-server" in commands
     assert commands.count(".venv-rasa/bin/rasa") >= 2 and commands.count("rasa_sdk") >= 2

@@ -16,9 +16,11 @@ from twilio.request_validator import RequestValidator
 
 from casework.db import session_scope
 from casework.models import Message, OutboundMessage
+from privacybot.settings import ConfigError
 from tests.browser.fake_rasa import FakeRasa
 from tests.browser.webapp import settings_for
 from webhook import create_app, frontdoor, sms_format
+from webhook.health import PartsHealth
 from webhook.state import state
 
 PUBLIC = "https://privacy.example.org"
@@ -169,9 +171,11 @@ def test_healthz_reports_each_part_for_a_load_balancer(
 ) -> None:
     ok = client.get("/healthz")
     assert ok.status_code == 200
+    one = {"up": 1, "total": 1}
     assert ok.get_json() == {
         "status": "ok",
         "parts": {"web": "ok", "rasa": "ok", "actions": "ok", "database": "ok"},
+        "instances": {"rasa": one, "actions": one, "pairs": one},
     }
     rasa.actions_down = True
     down = client.get("/healthz")
@@ -206,10 +210,79 @@ def test_healthz_counts_rasa_up_while_any_of_several_answers(
     from privacybot.runner import free_port
 
     nowhere = f"http://127.0.0.1:{free_port()}"
-    settings = settings_for(tmp_path, nowhere, rasa_urls=(nowhere, rasa.url))
+    settings = settings_for(
+        tmp_path, nowhere, rasa_urls=(nowhere, rasa.url), action_endpoint_url=f"{rasa.url}/webhook"
+    )
     app = create_app(settings, background=False)
-    assert app.test_client().get("/healthz").get_json()["parts"]["rasa"] == "ok"
+    response = app.test_client().get("/healthz")
+    assert response.status_code == 200  # serving; the lost instance is named
+    assert response.get_json()["parts"]["rasa"] == "degraded"
+    assert state(app).health.dialogue_up()
     alone = create_app(
         settings_for(tmp_path / "b", nowhere, rasa_urls=(nowhere,)), background=False
     )
     assert alone.test_client().get("/healthz").get_json()["parts"]["rasa"] == "down"
+
+
+def test_healthz_reports_every_rasa_and_every_action_server(tmp_path: Path, rasa: FakeRasa) -> None:
+    """The scaled profile: each Rasa calls its own action server (ACTION_ENDPOINT_URLS in
+    RASA_URLS order). Counts only, and serving while one pair answers."""
+    from privacybot.runner import free_port
+    from tests.browser.fake_rasa import running_fake_rasa
+
+    nowhere = f"http://127.0.0.1:{free_port()}"
+    with running_fake_rasa(f"sqlite:///{tmp_path / 'casework.db'}") as second:
+
+        def healthz(*pairs: tuple[str, str]) -> tuple[int, dict]:
+            settings = settings_for(
+                tmp_path,
+                rasa.url,
+                rasa_urls=tuple(r for r, _ in pairs),
+                action_endpoint_urls=tuple(f"{a}/webhook" for _, a in pairs),
+            )
+            response = create_app(settings, background=False).test_client().get("/healthz")
+            return response.status_code, response.get_json()
+
+        both = ((rasa.url, rasa.url), (second.url, second.url))
+        code, body = healthz(*both)
+        assert code == 200 and body["status"] == "ok"
+        assert body["instances"]["pairs"] == {"up": 2, "total": 2}
+
+        second.actions_down = True  # the second pair's action server is gone: still serving
+        code, body = healthz(*both)
+        assert code == 200 and body["status"] == "degraded"
+        assert body["parts"]["actions"] == "degraded" and body["parts"]["rasa"] == "ok"
+        assert body["instances"] == {
+            "rasa": {"up": 2, "total": 2},
+            "actions": {"up": 1, "total": 2},
+            "pairs": {"up": 1, "total": 2},
+        }
+        assert "http" not in str(body) and "127.0.0.1" not in str(body)  # no hosts
+
+        # One Rasa up and one action server up, but not of the same pair: nothing serves.
+        code, body = healthz((nowhere, rasa.url), (second.url, second.url))
+        assert code == 503 and body["status"] == "degraded"
+        assert body["instances"]["rasa"] == {"up": 1, "total": 2}
+        assert body["instances"]["actions"] == {"up": 1, "total": 2}
+        assert body["instances"]["pairs"] == {"up": 0, "total": 2}
+        # ...and the front door holds messages rather than send them to a broken pair.
+        settings = settings_for(
+            tmp_path,
+            rasa.url,
+            rasa_urls=(nowhere, second.url),
+            action_endpoint_urls=(f"{rasa.url}/webhook", f"{second.url}/webhook"),
+        )
+        assert not PartsHealth(settings).dialogue_up()
+        second.actions_down = False
+        assert PartsHealth(settings).dialogue_up()
+
+
+def test_action_servers_must_pair_with_the_rasa_instances(tmp_path: Path) -> None:
+    settings = settings_for(
+        tmp_path,
+        "http://127.0.0.1:1",
+        rasa_urls=("http://a", "http://b", "http://c"),
+        action_endpoint_urls=("http://a/webhook", "http://b/webhook"),
+    )
+    with pytest.raises(ConfigError, match="one per Rasa"):
+        settings.dialogue_pairs  # noqa: B018

@@ -184,8 +184,17 @@
     showButtons([]);
     var mine = addMessage("resident", shownAs || text);
     setTyping(true);
+    post(text, mine, 0);
+  }
+
+  // The server was too busy to take the message (503 with retry_after: nothing was
+  // stored): send it again by itself, a few times, with the polite notice showing.
+  var BUSY_TRIES = 10;
+
+  function post(text, mine, tries) {
     var body = { text: text };
     if (saved.conversation_id) body.conversation_id = saved.conversation_id;
+    var again = false;
     request("POST", "/api/chat", body).then(function (res) {
       var data = res.data || {};
       if (data.conversation_id && !saved.conversation_id) { saved.conversation_id = data.conversation_id; save(); startPolling(); }
@@ -193,14 +202,21 @@
       if (res.status === 404) { reset(); alertBox.textContent = "That chat has ended. Please send your message again to start a new one."; if (mine) mine.remove(); return; }
       if (!res.ok) {
         alertBox.textContent = data.error || "Sorry, something went wrong. Please try again.";
+        if (res.status === 503 && typeof data.retry_after === "number" && tries < BUSY_TRIES) {
+          again = true;
+          setTimeout(function () { post(text, mine, tries + 1); }, data.retry_after * 1000);
+          return;
+        }
         if (res.status !== 503 && mine) mine.classList.add("pbw-failed");
         return;
       }
+      alertBox.textContent = "";
       showMessages(data.messages || []);
       setCursor(data.cursor);
     }).catch(function () {
       alertBox.textContent = "You seem to be offline. Please check your connection and try again.";
     }).then(function () {
+      if (again) return;
       sending = false;
       setTyping(false);
     });
