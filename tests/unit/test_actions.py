@@ -739,6 +739,63 @@ def test_a_plain_question_is_answered_not_handed_off(
         assert messages == []  # the rules go on to the hand-off, the help text or the form
 
 
+@pytest.mark.parametrize(
+    ("text", "intent", "expected"),
+    [
+        # what an opt-out leaves in place: the domain's own sentence, then the form offered
+        (
+            "if I opt out of marketing will I still get letters about my rent?",
+            "request_marketing_opt_out",
+            {"response": "utter_mkt_service_messages"},
+        ),
+        (
+            "does unsubscribing stop my repair appointment texts too?",
+            "request_marketing_opt_out",
+            {"response": "utter_mkt_service_messages"},
+        ),
+        # any other question about what it changes: the notices answer it
+        (
+            "if I unsubscribe will you delete my email address?",
+            "request_marketing_opt_out",
+            "notices",
+        ),
+        (
+            "what happens to the old newsletters if I withdraw consent for my photo?",
+            "request_consent_withdrawal",
+            "notices",
+        ),
+        # asking for someone else, or about the cost: the SAR facts
+        ("my gran is in a care home, can I ask for her records?", "request_sar", "behalf"),
+        ("do I have to pay anything for that?", "request_sar", "cost"),
+    ],
+)
+def test_a_question_about_what_a_request_changes_is_answered_and_the_form_offered(
+    db: str, monkeypatch: pytest.MonkeyPatch, text: str, intent: str, expected: Any
+) -> None:
+    monkeypatch.setattr(answer, "_answerer", lambda: FakeAnswerer(True))
+    events, messages = run(answer.ActionAnswerIfQuestion(), tracker(text=text, intent=intent))
+    assert slot_events(events)["question_route"] == "answered"  # the rules offer the form
+    if expected == "notices":
+        assert "— Barnet Homes privacy policy" in messages[0]["text"]
+    elif isinstance(expected, str):
+        assert messages[0]["text"] == answer.SAR_FACTS[expected]
+    else:
+        assert messages[0]["response"] == expected["response"]
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("how do I stop your marketing emails?", "request_marketing_opt_out"),
+        ("If I get one more email I will scream, can you stop them?", "request_marketing_opt_out"),
+        ("can I opt out of texts?", "request_marketing_opt_out"),
+        ("can I put in a SAR?", "request_sar"),
+    ],
+)
+def test_a_request_phrased_as_a_question_still_starts_its_form(text: str, intent: str) -> None:
+    assert not answer.is_plain_question(text, intent)
+
+
 def test_a_question_the_notices_cannot_answer_still_goes_to_a_person(
     db: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
