@@ -180,7 +180,13 @@ class ActionAnswerQuestion(Action):
             dispatcher.utter_message(text=current_org().emergency)
 
         if intent == "ask_sar_question":
-            dispatcher.utter_message(text=sar_answer(text))
+            topic = sar_topic(text)
+            if topic is None:  # not time, cost, ID, behalf...: the notices may say more
+                result = ask_index(text, previous_question(tracker))
+                if result and result.get("answered"):
+                    dispatcher.utter_message(text=format_answer(result))
+                    return self._outcome(True, tracker, in_form, risk)
+            dispatcher.utter_message(text=SAR_FACTS[topic or "how"])
             return self._outcome(True, tracker, in_form, risk)
 
         if is_nonsense(text):  # not a question: no answer, no count towards a handoff

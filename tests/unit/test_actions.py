@@ -641,6 +641,22 @@ def test_sar_question_answered_from_the_rules(db: str) -> None:
     assert slot_events(events)["answer_status"] == "answered"
 
 
+@pytest.mark.parametrize("found", [True, False])
+def test_a_sar_question_no_rule_covers_asks_the_notices_first(
+    db: str, monkeypatch: pytest.MonkeyPatch, found: bool
+) -> None:
+    """ "will you black out other people's names?" is about a SAR but no fact of ours says
+    it: the notices answer it, else the general "how to ask" fact."""
+    monkeypatch.setattr(answer, "_answerer", lambda: FakeAnswerer(found))
+    q = tracker(text="will you black out other people's names?", intent="ask_sar_question")
+    events, messages = run(answer.ActionAnswerQuestion(), q)
+    assert slot_events(events)["answer_status"] == "answered"
+    if found:
+        assert "— Barnet Homes privacy policy" in messages[0]["text"]
+    else:
+        assert messages[0]["text"] == answer.SAR_FACTS["how"]
+
+
 def test_digression_inside_a_form_does_not_count(db: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(answer, "_answerer", lambda: FakeAnswerer(False))
     q = tracker(text="who sees my data?", intent="ask_privacy_question", active_loop="sar_form")
