@@ -14,7 +14,8 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.deployment import current_org, org_id
-from actions.text import at_risk, is_question
+from actions.sar.parsers import named_other
+from actions.text import asks_what_changes, at_risk, is_question
 
 logger = logging.getLogger(__name__)
 
@@ -68,12 +69,17 @@ _SAR_TOPICS: tuple[tuple[str, str], ...] = (
 )
 
 
-def sar_answer(question: str) -> str:
+def sar_topic(question: str) -> str | None:
+    """Which SAR fact the question is about, or None when it names none."""
     lowered = question.lower()
     for topic, pattern in _SAR_TOPICS:
         if re.search(pattern, lowered):
-            return SAR_FACTS[topic]
-    return SAR_FACTS["how"]
+            return topic
+    return None
+
+
+def sar_answer(question: str) -> str:
+    return SAR_FACTS[sar_topic(question) or "how"]
 
 
 # --------------------------------------------------------------------------- index
@@ -174,7 +180,13 @@ class ActionAnswerQuestion(Action):
             dispatcher.utter_message(text=current_org().emergency)
 
         if intent == "ask_sar_question":
-            dispatcher.utter_message(text=sar_answer(text))
+            topic = sar_topic(text)
+            if topic is None:  # not time, cost, ID, behalf...: the notices may say more
+                result = ask_index(text, previous_question(tracker))
+                if result and result.get("answered"):
+                    dispatcher.utter_message(text=format_answer(result))
+                    return self._outcome(True, tracker, in_form, risk)
+            dispatcher.utter_message(text=SAR_FACTS[topic or "how"])
             return self._outcome(True, tracker, in_form, risk)
 
         if is_nonsense(text):  # not a question: no answer, no count towards a handoff
@@ -265,13 +277,38 @@ _REQUEST = re.compile(
 
 def is_plain_question(text: str, intent: str | None = None) -> bool:
     """Asks something, does not state a grievance, and (for a form's intent) does not ask
-    to do what the form does."""
+    to do what the form does; asking what the request would change is still a question."""
     flow = _FLOW_WORDS.get(intent or "")
     return (
         is_question(text)
         and not _GRIEVANCE.search(text)
-        and not (flow and (flow.search(text) or _REQUEST.search(text)))
+        and (not (flow and (flow.search(text) or _REQUEST.search(text))) or asks_what_changes(text))
     )
+
+
+# "will I still get repair texts?", "does opting out stop my reminders too?": whether
+# service messages go on. The domain's utter_mkt_service_messages says so exactly.
+_SERVICE_MESSAGES = re.compile(
+    r"\b(still|lose|losing|miss|missing|keep|also|as well|too|else)\b|repair|rent|tenancy|"
+    r"safety|gas|appointment|reminder|statement|update",
+    re.IGNORECASE,
+)
+
+
+def direct_answer(text: str, intent: str | None) -> dict[str, str] | None:
+    """An answer we state ourselves rather than retrieve, for questions asked under a
+    request's intent: what an opt-out leaves in place, and how a SAR works (the same facts
+    as ask_sar_question). None: ask the notices."""
+    if intent == "request_marketing_opt_out" and asks_what_changes(text):
+        if _SERVICE_MESSAGES.search(text):
+            return {"response": "utter_mkt_service_messages"}
+    if intent == "request_sar":
+        # only the topics a request's wording cannot be about otherwise ("why" or "when"
+        # may be about the records themselves)
+        topic = "behalf" if named_other(text) else sar_topic(text)
+        if topic in ("behalf", "cost", "id"):
+            return {"text": SAR_FACTS[topic]}
+    return None
 
 
 class ActionAnswerIfQuestion(Action):
@@ -291,6 +328,10 @@ class ActionAnswerIfQuestion(Action):
         not_a_question = [SlotSet("question_route", "not_a_question")]
         if at_risk(text) or not is_plain_question(text, intent):
             return not_a_question
+        direct = direct_answer(text, intent)
+        if direct:
+            dispatcher.utter_message(**direct)
+            return [SlotSet("failed_answers", 0.0), SlotSet("question_route", "answered")]
         result = ask_index(text)
         if not (result and result.get("answered")):
             return not_a_question

@@ -67,6 +67,28 @@ def is_question(text: str) -> bool:
     return bool(_QUESTION.search(text or ""))
 
 
+# "if I unsubscribe will I still get repair texts?", "does opting out stop my reminders
+# too?", "what happens to my photos if I withdraw?": asking what a request would change,
+# before deciding to make it. It names the request, but it is not yet the request.
+_WHAT_CHANGES = re.compile(
+    r"\bif i\b.{0,80}\b(will|would|do|does|is|are|am|can|could) (i|it|that|this|my|the|they)\b|"
+    r"\bif i\b.{0,80}\b(will|would|do|does) you\b|"
+    r"\b(will|would|do|does|can|could) i (still|also|lose|miss|keep)\b|"
+    r"\b(will|would|do|does) (it|that|this) (still|also|stop|affect|mean|change|remove|delete)\b|"
+    r"\b(will|would) you still\b|\bwhat (else )?(happens|stops|changes)\b|"
+    r"\b(does|will|would|is) (opting|unsubscribing|withdrawing|taking|pulling|cancell?ing|"
+    r"stopping|coming off)\b|"
+    r"\bwithout (losing|missing|stopping)\b",
+    re.IGNORECASE,
+)
+
+
+def asks_what_changes(text: str) -> bool:
+    """A question about the consequences of a request ("if I opt out, will I still get
+    rent letters?"): answered, and the request then offered, never started on it."""
+    return is_question(text) and bool(_WHAT_CHANGES.search(text or ""))
+
+
 def format_date(day: date) -> str:
     """'Monday 4 January 2027' (no zero padding, no markup)."""
     return f"{day:%A} {day.day} {day:%B %Y}"

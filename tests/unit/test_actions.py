@@ -641,6 +641,22 @@ def test_sar_question_answered_from_the_rules(db: str) -> None:
     assert slot_events(events)["answer_status"] == "answered"
 
 
+@pytest.mark.parametrize("found", [True, False])
+def test_a_sar_question_no_rule_covers_asks_the_notices_first(
+    db: str, monkeypatch: pytest.MonkeyPatch, found: bool
+) -> None:
+    """ "will you black out other people's names?" is about a SAR but no fact of ours says
+    it: the notices answer it, else the general "how to ask" fact."""
+    monkeypatch.setattr(answer, "_answerer", lambda: FakeAnswerer(found))
+    q = tracker(text="will you black out other people's names?", intent="ask_sar_question")
+    events, messages = run(answer.ActionAnswerQuestion(), q)
+    assert slot_events(events)["answer_status"] == "answered"
+    if found:
+        assert "— Barnet Homes privacy policy" in messages[0]["text"]
+    else:
+        assert messages[0]["text"] == answer.SAR_FACTS["how"]
+
+
 def test_digression_inside_a_form_does_not_count(db: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(answer, "_answerer", lambda: FakeAnswerer(False))
     q = tracker(text="who sees my data?", intent="ask_privacy_question", active_loop="sar_form")
@@ -737,6 +753,63 @@ def test_a_plain_question_is_answered_not_handed_off(
         assert "— Barnet Homes privacy policy" in messages[0]["text"]
     else:
         assert messages == []  # the rules go on to the hand-off, the help text or the form
+
+
+@pytest.mark.parametrize(
+    ("text", "intent", "expected"),
+    [
+        # what an opt-out leaves in place: the domain's own sentence, then the form offered
+        (
+            "if I opt out of marketing will I still get letters about my rent?",
+            "request_marketing_opt_out",
+            {"response": "utter_mkt_service_messages"},
+        ),
+        (
+            "does unsubscribing stop my repair appointment texts too?",
+            "request_marketing_opt_out",
+            {"response": "utter_mkt_service_messages"},
+        ),
+        # any other question about what it changes: the notices answer it
+        (
+            "if I unsubscribe will you delete my email address?",
+            "request_marketing_opt_out",
+            "notices",
+        ),
+        (
+            "what happens to the old newsletters if I withdraw consent for my photo?",
+            "request_consent_withdrawal",
+            "notices",
+        ),
+        # asking for someone else, or about the cost: the SAR facts
+        ("my gran is in a care home, can I ask for her records?", "request_sar", "behalf"),
+        ("do I have to pay anything for that?", "request_sar", "cost"),
+    ],
+)
+def test_a_question_about_what_a_request_changes_is_answered_and_the_form_offered(
+    db: str, monkeypatch: pytest.MonkeyPatch, text: str, intent: str, expected: Any
+) -> None:
+    monkeypatch.setattr(answer, "_answerer", lambda: FakeAnswerer(True))
+    events, messages = run(answer.ActionAnswerIfQuestion(), tracker(text=text, intent=intent))
+    assert slot_events(events)["question_route"] == "answered"  # the rules offer the form
+    if expected == "notices":
+        assert "— Barnet Homes privacy policy" in messages[0]["text"]
+    elif isinstance(expected, str):
+        assert messages[0]["text"] == answer.SAR_FACTS[expected]
+    else:
+        assert messages[0]["response"] == expected["response"]
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("how do I stop your marketing emails?", "request_marketing_opt_out"),
+        ("If I get one more email I will scream, can you stop them?", "request_marketing_opt_out"),
+        ("can I opt out of texts?", "request_marketing_opt_out"),
+        ("can I put in a SAR?", "request_sar"),
+    ],
+)
+def test_a_request_phrased_as_a_question_still_starts_its_form(text: str, intent: str) -> None:
+    assert not answer.is_plain_question(text, intent)
 
 
 def test_a_question_the_notices_cannot_answer_still_goes_to_a_person(
