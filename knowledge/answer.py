@@ -20,11 +20,14 @@ from knowledge.chunk import split_sentences
 from knowledge.focus import question_focus
 from knowledge.lexical import STOPWORDS, tokens
 from knowledge.normalise import normalise_question, self_name_pattern
+from knowledge.spelling import Speller
 
 MAX_ANSWER_CHARS = 480
 MAX_QUESTION_CHARS = 1000
 GROW_BELOW = 220  # add neighbouring sentences while the answer is shorter than this
 MIN_PASSAGES = 3
+OVERLAP_WEIGHT = 0.5  # rarity-weighted word overlap beside the cosine when choosing the sentence
+HINT_MIN = 0.6  # a FAQ entry this close to the question picks its own sentence of the passage
 # Abstention thresholds, calibrated on the project's own examples (see docs in evaluate.py):
 SCOPE_MIN = 0.56  # scope classifier probability (+ FAQ credit) needed to answer
 DENSE_MIN = 0.20  # best passage cosine, unless a FAQ phrasing matches well
@@ -162,6 +165,17 @@ def _third_party_check(passages: list[dict], known_words: frozenset[str], org: s
     return ThirdPartyCheck(known, own, proper_names(p["text"] for p in passages))
 
 
+def _speller(bundle) -> Speller:
+    """Spelling mapped onto the words of the notices and the FAQ phrasings; the encoder's
+    whole-word vocabulary counts as English that needs no correcting."""
+    from knowledge.embed import get_model
+
+    english = [w for w in get_model().tokenizer.get_vocab() if w.isalpha()]
+    texts = [p["text"] for p in bundle.passages]
+    texts += [str(q) for entry in bundle.faq for q in entry.get("ask", [])]
+    return Speller(texts, english)
+
+
 class Answerer:
     def __init__(self, org: str | None, index_dir: Path | str | None = None) -> None:
         from knowledge.index import build_org_index, load_index, org_index_current, org_index_dir
@@ -186,6 +200,7 @@ class Answerer:
         )
         self.aliases = notice_aliases(p["text"] for p in self.bundle.passages)
         self.third_party = _third_party_check(self.bundle.passages, self.known_words, org)
+        self.speller = _speller(self.bundle)
         self._lock = threading.Lock()
 
     def ask(self, question: str, notice: str | None = None, previous: str | None = None) -> dict:
@@ -211,15 +226,19 @@ class Answerer:
         from knowledge.embed import encode
 
         checks = [check_input(q, self.known_words) for q in questions]
+        # What retrieval reads; the resident's own words stay in the result.
+        spelt = [
+            self.speller.correct(q) if bad is None else ""
+            for q, bad in zip(questions, checks, strict=True)
+        ]
         texts = [
             normalise_question(with_aliases(q, self.aliases), self.self_names)
             if bad is None
             else FALLBACK_QUERY
-            for q, bad in zip(questions, checks, strict=True)
+            for q, bad in zip(spelt, checks, strict=True)
         ]
         focus = [
-            question_focus(q) if bad is None else None
-            for q, bad in zip(questions, checks, strict=True)
+            question_focus(q) if bad is None else None for q, bad in zip(spelt, checks, strict=True)
         ]
         focus = [normalise_question(f, self.self_names) if f else None for f in focus]
         asked = [f for f in focus if f]
@@ -311,6 +330,18 @@ class Answerer:
             return {"reason": "low_confidence", "confidence": confidence}
         return {"reason": None, "confidence": confidence}
 
+    def _overlap(self, text: str, sents: list[str]) -> np.ndarray:
+        """Share of the question's words each sentence holds, each word weighted by its
+        rarity in the notices: "do you sell my information" is about "sell", and the
+        sentence that says "never sell" should win over one about sharing information.
+        Words no notice uses cannot match and do not count."""
+        bm = self.retriever.bm25
+        weights = {t: float(bm.idf[bm.vocab[t]]) for t in set(tokens(text)) if t in bm.vocab}
+        total = sum(weights.values()) or 1.0
+        return np.array(
+            [sum(v for t, v in weights.items() if t in set(tokens(s))) / total for s in sents]
+        )
+
     def _extract(self, text: str, qvec: np.ndarray, row: int, ranked) -> str:
         """The most relevant sentence(s) of the passage, <= MAX_ANSWER_CHARS.
 
@@ -324,13 +355,12 @@ class Answerer:
         if idx.size == 0:
             return _clip(passage)
         sents = [b.sent_text[i] for i in idx]
-        q_toks = set(tokens(text))
-        overlap = np.array([len(q_toks & set(tokens(s))) / (len(q_toks) or 1) for s in sents])
+        overlap = self._overlap(text, sents)
         contact = _contact_bonus(text, sents)
-        scores = b.sent_emb[idx] @ qvec + 0.25 * overlap + contact
+        scores = b.sent_emb[idx] @ qvec + OVERLAP_WEIGHT * overlap + contact
         best = int(np.argmax(scores))
         hint = ranked.faq_hint.lower()
-        if hint and ranked.faq_row == row and ranked.faq_best >= FAQ_STRONG:
+        if hint and ranked.faq_row == row and ranked.faq_best >= HINT_MIN:
             hinted = [j for j, s in enumerate(sents) if hint in s.lower()]
             if hinted and contact[hinted[0]] >= contact.max():  # unless it lacks the number
                 best = hinted[0]

@@ -88,7 +88,7 @@ def _report(name: str, built: bool, seconds: float, path: Path) -> None:
 def cmd_eval(args: argparse.Namespace) -> int:
     from knowledge.evaluate import run_eval, summary_lines
 
-    report = run_eval(args.questions, args.privacyqa, args.clinc)
+    report = run_eval(args.questions, args.privacyqa, args.clinc, sets=args.sets)
     for line in summary_lines(report):
         print(line)
     if args.out:

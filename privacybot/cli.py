@@ -43,6 +43,9 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--questions", default=None, help="YAML in the dev_questions format")
     ev.add_argument("--privacyqa", default=None, help="folder with the PrivacyQA files")
     ev.add_argument("--clinc", default=None, help="CLINC150 data_full.json")
+    ev.add_argument(
+        "--sets", action="store_true", help="also score each set in knowledge/eval/, per style"
+    )
     ev.add_argument("--out", default=None, help="write the JSON report here")
     ev.set_defaults(func=_lazy("knowledge.commands:cmd_eval"))
 

@@ -89,6 +89,9 @@ def fit(text: str, max_segments: int = MAX_SEGMENTS, suffix: str = "") -> str:
 
     if segments(join([text])) <= max_segments:
         return join([text])
+    shared = _fit_paragraphs(text, max_segments, join)
+    if shared:
+        return shared
     kept: list[str] = []
     for sentence in _sentences(text):
         if segments(join([*kept, sentence])) > max_segments:
@@ -103,6 +106,47 @@ def fit(text: str, max_segments: int = MAX_SEGMENTS, suffix: str = "") -> str:
             break
         cut.append(word)
     return join([" ".join(cut) + "..."])
+
+
+_CITE_MARKS = ("—", "- ")  # a citation line ('—' is '-' once made GSM)
+
+
+def _fit_paragraphs(text: str, max_segments: int, join) -> str | None:  # noqa: ANN001
+    """A reply in paragraphs (a two-part answer, each part with its citation line): each
+    part keeps its first sentence and citation before any part gets a second sentence, so
+    the cut never drops the second part whole. None when the text is one paragraph or not
+    even the first sentences fit."""
+    paragraphs = [_sentences(p) for p in re.split(r"\n\s*\n", text) if p.strip()]
+    if len(paragraphs) < 2:
+        return None
+    # The units to keep in turn: first sentence with the paragraph's citation ('— ...'),
+    # then the other sentences, one per paragraph per round.
+    heads, tails = [], []
+    for units in paragraphs:
+        cite = [u for u in units[1:] if u.startswith(_CITE_MARKS)][-1:]
+        body = [u for u in units if u not in cite]
+        heads.append(body[:1] + cite)
+        tails.append(body[1:])
+    kept = [list(h) for h in heads]
+
+    def render(keep: list[list[str]]) -> str:
+        def ordered(units: list[str]) -> str:  # sentences first, its citation last
+            cites = [u for u in units if u.startswith(_CITE_MARKS)]
+            return " ".join([u for u in units if u not in cites] + cites)
+
+        return join(["\n".join(ordered(k) for k in keep if k)])
+
+    if segments(render(kept)) > max_segments:
+        return None
+    for rnd in range(max((len(t) for t in tails), default=0)):
+        for k, tail in enumerate(tails):
+            if rnd >= len(tail) or len(kept[k]) - len(heads[k]) != rnd:
+                continue
+            trial = [list(x) for x in kept]
+            trial[k].append(tail[rnd])
+            if segments(render(trial)) <= max_segments:
+                kept = trial
+    return render(kept)
 
 
 def options_line(buttons: list[dict[str, str]]) -> str:

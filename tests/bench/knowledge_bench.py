@@ -69,9 +69,16 @@ def run_knowledge_bench(data_dir: Path | str | None = None, with_external: bool 
         quality = eval_questions(paths["questions"])
         quality.pop("latency_ms", None)
         report["dev_questions"] = quality
-        # The blind sets (not tuned on): per style with BM25, and follow-ups alone / with context.
+        # Our own sets (knowledge/eval/README or each file's header says which were tuned on):
+        # per style with BM25, and the follow-ups alone / with the previous question.
         eval_dir = Path(__file__).resolve().parents[2] / "knowledge" / "eval"
-        for name in ("styles_questions", "followup_questions"):
+        for name in (
+            "heldout_questions",
+            "styles_questions",
+            "story_questions",
+            "followup_questions",
+            "blind_d_questions",
+        ):
             if (eval_dir / f"{name}.yaml").exists():
                 held = eval_questions(eval_dir / f"{name}.yaml")
                 for key in ("latency_ms", "misses", "cut_off_answers"):

@@ -246,6 +246,8 @@ QUALITY_FLOORS = [
     (EVAL_DIR / "heldout_questions.yaml", 0.72, 0.82, 0.06, 0.90),
     # Long stories with the question in the middle (question focus tuned on it: 0.78/0.88).
     (EVAL_DIR / "story_questions.yaml", 0.72, 0.84, 0.04, 1.0),
+    # Resident styles (spelling and answer-sentence choice tuned on it, session 11: 0.77/0.86).
+    (EVAL_DIR / "styles_questions.yaml", 0.72, 0.82, 0.04, 0.9),
 ]
 
 
@@ -273,7 +275,7 @@ def answered_sets(barnet, twenty11):
 @pytest.mark.parametrize(
     ("path", "floor1", "floor3", "max_false_abstention", "min_oos_abstained"),
     QUALITY_FLOORS,
-    ids=["dev", "resident", "heldout", "story"],
+    ids=["dev", "resident", "heldout", "story", "styles"],
 )
 def test_question_set_quality_floors(
     answered_sets,

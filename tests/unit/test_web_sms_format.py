@@ -58,3 +58,20 @@ def test_format_reply_joins_turn_messages_and_numbers_buttons() -> None:
         [{"title": "Yes", "payload": "/affirm"}, {"title": "No", "payload": "/deny"}],
     )
     assert body == "First part.\nSecond part.\nReply 1 Yes, 2 No"
+
+
+def test_a_two_part_answer_keeps_both_parts_and_citations() -> None:
+    first = (
+        "We keep your tenancy file for six years after you leave. This is based on guidance, "
+        "legal requirements and best practice, and we review it. We review our retention "
+        "periods every year and delete what we no longer need to keep.\n— Privacy policy, Retention"
+    )
+    second = (
+        "We share details with the police to support safer communities. We share only what "
+        "is lawful and necessary. Each time is recorded.\n— Privacy policy, Sharing"
+    )
+    body = f.fit(f"{first}\n\n{second}")
+    assert f.segments(body) <= 3
+    assert "six years" in body and "the police" in body
+    assert "- Privacy policy, Retention" in body and "- Privacy policy, Sharing" in body
+    assert body.index("Retention") < body.index("the police")
