@@ -45,6 +45,9 @@ class Org:
     secondary_notices: tuple[str, ...]
     # What a resident is told at once while the assistant is down or slow (`holding_reply`).
     holding_reply: str = ""
+    # What a resident is told when the dialogue answered a turn with nothing at all
+    # (`no_reply`): never silence.
+    no_reply: str = ""
     marketing_opt_out: MarketingOptOut = MarketingOptOut(5, {"email": "e-mail", "post": "letter"})
 
     @property
@@ -91,6 +94,9 @@ def load_org(org_id: str) -> Org:
         holding_reply=raw.get("holding_reply")
         or "Sorry, I'm having trouble right now. I've kept your message and will answer "
         "here shortly.",
+        no_reply=raw.get("no_reply")
+        or "Sorry, I couldn't answer that just now. Please try saying it another way, or ask "
+        "to speak to a person.",
         marketing_opt_out=_marketing_opt_out(raw.get("marketing_opt_out") or {}),
     )
 

@@ -296,6 +296,10 @@ def _turn(
         state.health.forget()
         if not state.health.dialogue_up():
             raise RasaUnavailable("the action server went down during the turn")
+        # Both parts are up and the turn still said nothing (an action that failed or
+        # timed out inside Rasa): the resident is told so rather than left in silence.
+        log.warning("Rasa answered a turn with nothing; sending the no-answer apology")
+        bot = [BotMessage(state.org.no_reply)]
     return bot
 
 

@@ -97,6 +97,8 @@ class FakeRasa(LoopbackServer):
             reply = [{"text": "You chose yes."}]
         elif text == "/deny":
             reply = [{"text": "You chose no."}]
+        elif "stay silent" in lowered:
+            reply = []  # a turn whose actions failed inside Rasa, the action server up
         elif "long" in lowered:
             reply = [{"text": LONG_ANSWER}]
         else:

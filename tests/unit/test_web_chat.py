@@ -282,3 +282,17 @@ def test_a_claim_left_by_a_dead_worker_is_answered_after_the_timeout(
         message = session.get(Message, message_id)
         assert message is not None and message.processed_at is not None
     assert frontdoor.replay_unprocessed(state(app), older_than=timedelta(0)) == 0
+
+
+def test_a_turn_rasa_answers_with_nothing_gets_the_apology_not_silence(
+    app: Flask, client: FlaskClient, rasa: FakeRasa
+) -> None:
+    """Both parts up, the turn said nothing (an action failed inside Rasa): the resident
+    gets the organisation's no-answer apology, once, and the message counts as answered."""
+    body = client.post("/api/chat", json={"text": "please stay silent"}).get_json()
+    assert [m["text"] for m in body["messages"]] == [state(app).org.no_reply]
+    assert "speak to a person" in state(app).org.no_reply
+    with session_scope(state(app).settings.database_url) as session:
+        message = session.scalars(select(Message).where(Message.direction == "in")).one()
+        assert message.processed_at is not None
+    assert rasa.texts_from(body["conversation_id"]) == ["please stay silent"]
