@@ -68,9 +68,14 @@ def record_opt_out(
     )
 
 
-def _entries(session: Session, org: str, keys: Iterable[str] | None = None) -> list[ConsentEvent]:
+def _entries(
+    session: Session,
+    org: str,
+    keys: Iterable[str] | None = None,
+    purposes: Iterable[str] = (ledger.MARKETING, ledger.SMS_SERVICE),
+) -> list[ConsentEvent]:
     query = select(ConsentEvent).where(
-        ConsentEvent.org == org, ConsentEvent.purpose.in_((ledger.MARKETING, ledger.SMS_SERVICE))
+        ConsentEvent.org == org, ConsentEvent.purpose.in_(list(purposes))
     )
     if keys is not None:
         query = query.where(ConsentEvent.subject_key.in_(list(keys)))
@@ -130,14 +135,7 @@ def status(
 def withdrawals(session: Session, *, org: str, key: str) -> list[dict[str, Any]]:
     """The uses this contact has withdrawn consent for and not given it again (latest
     ledger entry per use), so the one lookup shows staff everything to honour."""
-    query = select(ConsentEvent).where(
-        ConsentEvent.org == org,
-        ConsentEvent.subject_key == key,
-        ConsentEvent.purpose.in_(ledger.CONSENT_PURPOSES),
-    )
-    latest: dict[str, ConsentEvent] = {}
-    for row in session.scalars(query.order_by(ConsentEvent.id)):
-        latest[row.purpose] = row
+    latest = {row.purpose: row for row in _entries(session, org, [key], ledger.CONSENT_PURPOSES)}
     return [
         {"purpose": purpose, "since": _iso(row.created_at), "reference": row.ticket_reference}
         for purpose, row in sorted(latest.items())

@@ -153,8 +153,8 @@ class Stack:
 
     def wait_ready(self, timeout: float = 240.0) -> None:
         """Wait until every child answers. A child that exits while starting is restarted
-        like one that crashes later (two Rasa instances creating one PostgreSQL tracker
-        schema at once can fail the loser's start); GaveUp or the timeout ends the wait."""
+        like one that crashes later (the scaled profile's second Rasa once exited 0 while
+        starting, cause unknown); GaveUp or the timeout ends the wait."""
         deadline = time.monotonic() + timeout
         for process in self.processes:
             while not _healthy(process):

@@ -17,6 +17,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import psutil
+
 from privacybot.runner import free_port
 
 PG_BIN = Path(os.environ.get("PG_BIN", "/usr/lib/postgresql/15/bin"))
@@ -25,7 +27,7 @@ PG_BIN = Path(os.environ.get("PG_BIN", "/usr/lib/postgresql/15/bin"))
 OWNER_FILE = "owner.pid"
 
 
-def _scratch_dir(prefix: str, parent: Path | None) -> Path:
+def _scratch_dir(prefix: str, parent: Path | None = None) -> Path:
     """A fresh directory for one throwaway server (in the system temp directory by default:
     under root the cluster runs as `postgres`, which must reach it), marked with the pid
     of the process that owns it, so a later run can tell it from a live one."""
@@ -34,16 +36,6 @@ def _scratch_dir(prefix: str, parent: Path | None) -> Path:
     path = Path(tempfile.mkdtemp(prefix=prefix, dir=parent))
     (path / OWNER_FILE).write_text(str(os.getpid()))
     return path
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def remove_stale(parent: Path) -> list[Path]:
@@ -55,7 +47,7 @@ def remove_stale(parent: Path) -> list[Path]:
             owner = int((path / OWNER_FILE).read_text())
         except (OSError, ValueError):
             continue  # not one of ours
-        if not _pid_alive(owner):
+        if not psutil.pid_exists(owner):
             shutil.rmtree(path, ignore_errors=True)
             removed.append(path)
     return removed
@@ -73,8 +65,8 @@ def wait_for_port(port: int, timeout: float = 30.0) -> None:
 
 
 class ThrowawayPostgres:
-    def __init__(self, parent: Path | None = None) -> None:
-        self.root = _scratch_dir("pg-", parent)
+    def __init__(self) -> None:
+        self.root = _scratch_dir("pg-")
         self.data = self.root / "data"
         self.port = free_port()
         self._daemon = False
@@ -174,9 +166,9 @@ class ThrowawayPostgres:
 
 
 class ThrowawayRedis:
-    def __init__(self, parent: Path | None = None) -> None:
+    def __init__(self) -> None:
         self.port = free_port()
-        self.dir = _scratch_dir("redis-", parent)
+        self.dir = _scratch_dir("redis-")
         self.process: subprocess.Popen[bytes] | None = None
 
     def foreground_argv(self) -> list[str]:

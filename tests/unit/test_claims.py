@@ -4,29 +4,16 @@ that Rasa already took is answered from its tracker, never sent to Rasa twice.""
 from __future__ import annotations
 
 from datetime import timedelta
-from pathlib import Path
 
-import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
 from casework.db import session_scope
 from casework.models import Message
 from tests.browser.fake_rasa import FakeRasa
-from tests.browser.webapp import settings_for
-from webhook import create_app, frontdoor
+from webhook import frontdoor
 from webhook.rasa_client import MESSAGE_ID_KEY, answer_from_events
 from webhook.state import state
-
-
-@pytest.fixture
-def app(tmp_path: Path, rasa: FakeRasa) -> Flask:
-    return create_app(settings_for(tmp_path, rasa.url), background=False)
-
-
-@pytest.fixture
-def client(app: Flask) -> FlaskClient:
-    return app.test_client()
 
 
 def held_message(client: FlaskClient, rasa: FakeRasa, text: str) -> tuple[str, int]:

@@ -31,11 +31,6 @@ def app(tmp_path: Path, rasa: FakeRasa) -> Flask:
     return create_app(settings_for(tmp_path, rasa.url, public_base_url=PUBLIC), background=False)
 
 
-@pytest.fixture
-def client(app: Flask) -> FlaskClient:
-    return app.test_client()
-
-
 def say(client: FlaskClient, text: str, cid: str | None = None) -> dict:
     body = {"text": text, **({"conversation_id": cid} if cid else {})}
     response = client.post("/api/chat", json=body)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from flask import Flask
@@ -13,19 +12,8 @@ from sqlalchemy import func, select
 from casework.db import session_scope
 from casework.models import Conversation, ConversationState, Message, Ticket
 from tests.browser.fake_rasa import FakeRasa
-from tests.browser.webapp import settings_for
-from webhook import create_app, frontdoor
+from webhook import frontdoor
 from webhook.state import state
-
-
-@pytest.fixture
-def app(tmp_path: Path, rasa: FakeRasa) -> Flask:
-    return create_app(settings_for(tmp_path, rasa.url), background=False)
-
-
-@pytest.fixture
-def client(app: Flask) -> FlaskClient:
-    return app.test_client()
 
 
 def count(app: Flask, model: type) -> int:
