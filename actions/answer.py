@@ -21,40 +21,11 @@ logger = logging.getLogger(__name__)
 
 ESCALATE_AFTER = 2  # unanswered questions in a row before a person takes over
 
-# What the law says about a SAR (UK GDPR Art. 12 and 15, ICO guidance): stated by us
-# rather than retrieved, so the answer about the resident's own rights is never vague.
-SAR_FACTS: dict[str, str] = {
-    "time": (
-        "We must reply within one calendar month of getting your request, for example "
-        "by 4 March for a request made on 4 February (the next working day if that is a "
-        "weekend or bank holiday). If we need to check your ID, the month starts when we "
-        "have it. For a complex request it can be extended by up to two more months, and "
-        "we would tell you why within the first month."
-    ),
-    "cost": "It's free. We can only charge in rare cases, such as repeated requests for "
-    "the same information, and we would tell you first.",
-    "id": (
-        "We may ask for proof of who you are (such as a passport or driving licence) and "
-        "of your address (such as a recent bill or bank statement). You can send a photo "
-        "or scan by email, or bring it to the office. If we need ID, the one-month time "
-        "limit starts when we have it."
-    ),
-    "behalf": (
-        "Yes, someone can ask for you, or you can ask for someone else. We need the "
-        "person's written permission (or proof of legal authority such as a power of "
-        "attorney) and ID for both of you."
-    ),
-    "why": "You don't have to say why you want your information, or use any special "
-    "words. It's free, and we reply within one calendar month.",
-    "late": (
-        "If we don't reply within the time limit, tell us and we'll put it right. You can "
-        "also complain to the Information Commissioner's Office (ico.org.uk, 0303 123 1113)."
-    ),
-    "how": (
-        "You can ask in any way: here in the chat, by text, phone, email or letter. No "
-        "special words or form are needed. It's free, and we reply within one calendar month."
-    ),
-}
+# What the law says about a SAR (UK GDPR Art. 12 and 15, ICO guidance), one domain
+# response per topic (utter_sar_fact_<topic>): stated by us rather than retrieved, so the
+# answer about the resident's own rights is never vague. The notice's own words on the
+# same point follow it, with their citation, when the index finds them.
+SAR_FACT_TOPICS = ("time", "cost", "id", "behalf", "why", "late", "how")
 _SAR_TOPICS: tuple[tuple[str, str], ...] = (
     ("late", r"\blate\b|don'?t (reply|respond|answer)|miss(ed)? the deadline|ignored"),
     ("why", r"\bwhy\b|reason"),
@@ -78,8 +49,13 @@ def sar_topic(question: str) -> str | None:
     return None
 
 
+def sar_fact(topic: str | None) -> str:
+    """The domain response that states the SAR fact on `topic` ("how" when none)."""
+    return f"utter_sar_fact_{topic or 'how'}"
+
+
 def sar_answer(question: str) -> str:
-    return SAR_FACTS[sar_topic(question) or "how"]
+    return sar_fact(sar_topic(question))
 
 
 # --------------------------------------------------------------------------- index
@@ -181,12 +157,14 @@ class ActionAnswerQuestion(Action):
 
         if intent == "ask_sar_question":
             topic = sar_topic(text)
-            if topic is None:  # not time, cost, ID, behalf...: the notices may say more
-                result = ask_index(text, previous_question(tracker))
-                if result and result.get("answered"):
-                    dispatcher.utter_message(text=format_answer(result))
-                    return self._outcome(True, tracker, in_form, risk)
-            dispatcher.utter_message(text=SAR_FACTS[topic or "how"])
+            result = ask_index(text, previous_question(tracker))
+            found = bool(result and result.get("answered"))
+            # The law first when the question names a fact of ours (or nothing was found);
+            # then what the landlord's notice itself says, cited.
+            if topic is not None or not found:
+                dispatcher.utter_message(response=sar_fact(topic))
+            if found:
+                dispatcher.utter_message(text=format_answer(result))
             return self._outcome(True, tracker, in_form, risk)
 
         if is_nonsense(text):  # not a question: no answer, no count towards a handoff
@@ -307,7 +285,7 @@ def direct_answer(text: str, intent: str | None) -> dict[str, str] | None:
         # may be about the records themselves)
         topic = "behalf" if named_other(text) else sar_topic(text)
         if topic in ("behalf", "cost", "id"):
-            return {"text": SAR_FACTS[topic]}
+            return {"response": sar_fact(topic)}
     return None
 
 

@@ -634,11 +634,25 @@ def test_index_failure_is_not_a_crash(db: str, monkeypatch: pytest.MonkeyPatch) 
     assert slot_events(events)["answer_status"] == "not_sure"
 
 
-def test_sar_question_answered_from_the_rules(db: str) -> None:
+@pytest.mark.parametrize("found", [True, False])
+def test_sar_question_answered_from_the_rules_then_the_notice(
+    db: str, monkeypatch: pytest.MonkeyPatch, found: bool
+) -> None:
+    """The law's fact first; the landlord's own words on it follow, cited, when found."""
+    monkeypatch.setattr(answer, "_answerer", lambda: FakeAnswerer(found))
     q = tracker(text="how long does a SAR take?", intent="ask_sar_question")
     events, messages = run(answer.ActionAnswerQuestion(), q)
-    assert "one calendar month" in texts(messages)
+    assert messages[0]["response"] == "utter_sar_fact_time"
+    assert "one calendar month" in texts(messages[:1])
+    assert len(messages) == (2 if found else 1)
+    if found:
+        assert "— Barnet Homes privacy policy" in messages[1]["text"]
     assert slot_events(events)["answer_status"] == "answered"
+
+
+def test_every_sar_fact_has_a_domain_response() -> None:
+    for topic in answer.SAR_FACT_TOPICS:
+        assert render({"response": answer.sar_fact(topic)}).strip()
 
 
 @pytest.mark.parametrize("found", [True, False])
@@ -654,7 +668,7 @@ def test_a_sar_question_no_rule_covers_asks_the_notices_first(
     if found:
         assert "— Barnet Homes privacy policy" in messages[0]["text"]
     else:
-        assert messages[0]["text"] == answer.SAR_FACTS["how"]
+        assert messages[0]["response"] == "utter_sar_fact_how"
 
 
 def test_digression_inside_a_form_does_not_count(db: str, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -710,7 +724,7 @@ def test_risk_words_bring_the_emergency_route(db: str, monkeypatch: pytest.Monke
     ],
 )
 def test_sar_questions_get_the_right_rule(question: str, expected: str) -> None:
-    assert expected in answer.sar_answer(question)
+    assert expected in render({"response": answer.sar_answer(question)})
 
 
 @pytest.mark.parametrize(
@@ -794,7 +808,7 @@ def test_a_question_about_what_a_request_changes_is_answered_and_the_form_offere
     if expected == "notices":
         assert "— Barnet Homes privacy policy" in messages[0]["text"]
     elif isinstance(expected, str):
-        assert messages[0]["text"] == answer.SAR_FACTS[expected]
+        assert messages[0]["response"] == answer.sar_fact(expected)
     else:
         assert messages[0]["response"] == expected["response"]
 
