@@ -106,6 +106,17 @@ def test_expired_revoked_and_locked_out_tokens_are_refused(app: Flask) -> None:
     assert client.get("/api/tickets", headers=headers).status_code == 401
 
 
+def test_an_account_locked_out_at_the_inbox_is_locked_out_of_the_api(app: Flask) -> None:
+    headers = bearer(app)
+    client = app.test_client()
+    assert client.get("/api/tickets", headers=headers).status_code == 200
+    guesser = app.test_client()
+    for _ in range(staff.MAX_FAILED_LOGINS):  # someone guessing the password at the inbox
+        assert login(guesser, password="not the password").status_code == 401
+    assert client.get("/api/tickets", headers=headers).status_code == 401
+    assert login(app.test_client()).status_code == 401  # the right password waits too
+
+
 def test_sign_out_kills_a_copied_session_cookie(app: Flask) -> None:
     resident_pc = app.test_client()
     assert login(resident_pc).status_code == 302
@@ -166,3 +177,4 @@ def test_inbox_refuses_bad_clock_dates_and_late_id_requests(app: Flask, agent: F
         ticket = tickets.get_ticket(session, late)
         assert ticket is not None and ticket.sar is not None and not ticket.sar.id_required
         assert sar.paused_days_so_far(ticket.sar) == 0
+
