@@ -153,3 +153,16 @@ def test_packages_do_not_import_each_others_private_names() -> None:
         if name and name.startswith("_") and target.split(".")[0] != module.split(".")[0]
     ]
     assert reaching_in == []
+
+
+def test_casework_is_given_its_settings_and_imports_no_other_package() -> None:
+    """casework is the shared records layer: whoever calls it passes the database URL
+    and keys, so reading a URL never loads privacybot's settings (or makes dev secrets)."""
+    outside = {
+        f"{module} -> {target}"
+        for module, targets in _graph().items()
+        if module.split(".")[0] == "casework"
+        for target in targets
+        if target.split(".")[0] != "casework"
+    }
+    assert outside == set()
