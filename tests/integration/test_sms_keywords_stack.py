@@ -11,7 +11,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from tests.integration.test_web_stack import signed_sms
 
@@ -128,3 +128,39 @@ def test_a_reply_claimed_by_a_dead_sender_is_texted_later_once(
         row = session.get(OutboundMessage, row_id)
         assert row is not None
         assert (row.status != "claimed", row.attempts, row.provider_id) == (True, 2, sent.sid)
+
+
+def test_keywords_answered_inline_are_never_replayed(stack: Any, twilio_fake: Any) -> None:
+    """STOP, START and HELP are answered in the TwiML and marked processed with it: the
+    web process's retry loop, which answers messages a dead worker left, finds nothing
+    to send to Rasa or text again, even once their claims would have gone stale."""
+    from casework import conversations
+    from casework.db import session_scope
+    from casework.models import Message, OutboundMessage, utcnow
+    from webhook.frontdoor import CLAIM_TIMEOUT
+
+    phone, canary_phone = _phone(), _phone()
+    for word in ("STOP", "START", "HELP"):
+        assert "<Message>" in signed_sms(stack, phone, word).text
+    sender_id = _conversation(stack, phone).id
+    long_ago = utcnow() - CLAIM_TIMEOUT - timedelta(minutes=5)
+    with session_scope(stack.database_url) as session:
+        session.execute(
+            update(Message)
+            .where(Message.conversation_id == sender_id)
+            .values(created_at=long_ago, claimed_at=long_ago)
+        )
+        # A message a dead worker left behind, stored after them: once the retry loop
+        # has answered it, it has looked at the keywords too.
+        canary = conversations.get_or_create_sms(
+            session, canary_phone, "barnet-homes", stack.settings.pseudonym_key
+        )
+        stored = conversations.record_inbound(session, canary, "what is personal data")
+        assert stored is not None
+        stored.created_at = long_ago
+    twilio_fake.wait_for(lambda sent: any(m.to == canary_phone for m in sent), timeout=120)
+    assert _user_turns(stack, sender_id) == []
+    with session_scope(stack.database_url) as session:
+        texts = session.scalars(select(OutboundMessage.status).where(OutboundMessage.to == phone))
+        assert list(texts) == ["twiml"] * 3  # one answer each, none texted again
+    assert twilio_fake.sent_to(phone) == []
