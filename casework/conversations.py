@@ -59,14 +59,6 @@ def channel_of(session: Session, conversation_id: str) -> str:
     return conversation.channel if conversation else "rest"
 
 
-def subject_key_of(session: Session, conversation_id: str) -> str:
-    """Pseudonymous key for ledger entries: the phone HMAC for SMS, else the conversation id."""
-    conversation = get(session, conversation_id)
-    if conversation is not None and conversation.sender_key:
-        return conversation.sender_key
-    return conversation_id
-
-
 def record_inbound(
     session: Session, conversation: Conversation, text: str, external_id: str | None = None
 ) -> Message | None:
@@ -113,11 +105,6 @@ def record_outbound(
 
 def messages_after(session: Session, conversation_id: str, after: int = 0) -> list[Message]:
     query = select(Message).where(Message.conversation_id == conversation_id, Message.id > after)
-    return list(session.scalars(query.order_by(Message.id)))
-
-
-def unprocessed_inbound(session: Session) -> list[Message]:
-    query = select(Message).where(Message.direction == "in", Message.processed_at.is_(None))
     return list(session.scalars(query.order_by(Message.id)))
 
 

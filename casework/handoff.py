@@ -58,8 +58,3 @@ def hand_back(session: Session, ticket: Ticket, actor: str, outcome: str | None 
         if conversation is not None and conversation.state == ConversationState.STAFF:
             conversation.state = ConversationState.BOT
     audit.log(session, actor, "conversation.handed_back", ticket.reference)
-
-
-def is_with_staff(session: Session, conversation_id: str) -> bool:
-    conversation = conversations.get(session, conversation_id)
-    return conversation is not None and conversation.state == ConversationState.STAFF

@@ -110,8 +110,3 @@ def extension_deadline(clock: SarClock) -> date | None:
             extended=False,
         )
     )
-
-
-def days_left(clock: SarClock, today: date) -> int | None:
-    due = due_date(clock)
-    return None if due is None else (due - today).days

@@ -18,6 +18,11 @@ def _lazy(target: str) -> Callable[[argparse.Namespace], int]:
     return run
 
 
+def _run(args: argparse.Namespace) -> int:
+    module = "privacybot.scaled" if getattr(args, "scaled", False) else "privacybot.runner"
+    return _lazy(f"{module}:cmd_run")(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="privacybot", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -99,7 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="the scale-out profile on one machine: PostgreSQL, Redis, two rasa, two actions",
     )
-    run.set_defaults(func=_lazy("privacybot.runner:cmd_run"))
+    run.set_defaults(func=_run)
     return parser
 
 

@@ -27,7 +27,7 @@ from typing import IO
 
 import requests
 
-from privacybot.settings import PROJECT_ROOT, Settings, load_settings
+from privacybot.settings import PROJECT_ROOT, Settings, load_settings, tracker_settings
 
 VENV_BIN = PROJECT_ROOT / ".venv" / "bin"
 RASA_BIN = PROJECT_ROOT / ".venv-rasa" / "bin" / "rasa"
@@ -41,16 +41,6 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-def tracker_settings(database_url: str, data_dir: Path, tracker_url: str | None) -> tuple[str, str]:
-    """Rasa's tracker store sits beside casework: a SQLite file of its own by default
-    (two writers on one SQLite file would contend), PostgreSQL when casework uses it."""
-    if tracker_url:
-        return tracker_url.split(":", 1)[0].split("+", 1)[0], tracker_url
-    if database_url.startswith("postgres"):
-        return "postgresql", database_url
-    return "sqlite", f"sqlite:///{data_dir / 'rasa-tracker.db'}"
 
 
 # Restart policy: 1, 2, 4 ... 30 s between attempts; a run that lasted STABLE_AFTER
@@ -481,15 +471,16 @@ def demo_overrides(environ: Mapping[str, str]) -> dict[str, str]:
     return {"DEV_TOOLS": "1"}
 
 
-def cmd_run(args: argparse.Namespace) -> int:
+def configure_logging() -> None:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s privacybot: %(message)s", stream=sys.stderr
     )
-    overrides = demo_overrides(os.environ)
-    if getattr(args, "scaled", False):
-        from privacybot.scaled import cmd_run_scaled
 
-        return cmd_run_scaled(overrides)
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """`privacybot run` (`--scaled` is privacybot.scaled's, which builds on this module)."""
+    configure_logging()
+    overrides = demo_overrides(os.environ)
     stack = make_stack(overrides)
     if overrides:
         print("DEV_TOOLS=1 for this local demo: /dev/phone is on (loopback only).", flush=True)

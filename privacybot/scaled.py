@@ -10,6 +10,8 @@ REDIS_HOST name real ones. docs/deployment.md maps this onto several machines.
 
 from __future__ import annotations
 
+import argparse
+import os
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -19,9 +21,12 @@ from privacybot.runner import (
     Process,
     Stack,
     actions_process,
+    configure_logging,
+    demo_overrides,
     free_port,
     make_stack,
     rasa_process,
+    serve,
 )
 from privacybot.services import ThrowawayPostgres, ThrowawayRedis, remove_stale, wait_for_port
 
@@ -108,11 +113,13 @@ def make_scaled_stack(
     return ScaledStack(stack, rasa_ports, actions_ports, postgres=postgres, redis=redis)
 
 
+def cmd_run(args: argparse.Namespace) -> int:
+    """`privacybot run --scaled`."""
+    configure_logging()
+    return cmd_run_scaled(demo_overrides(os.environ))
+
+
 def cmd_run_scaled(overrides: Mapping[str, str]) -> int:
-    import os
-
-    from privacybot.runner import serve
-
     scaled = make_scaled_stack(os.environ, overrides)
     stack = scaled.stack
     log_dir = stack.data_dir / "logs" / "scaled"

@@ -154,9 +154,18 @@ class Settings:
     def tracker_store_url(self) -> str:
         """Where Rasa keeps its tracker: the URL privacybot.runner gives Rasa, also when
         TRACKER_URL is not exported (retention and "end and delete" must reach it)."""
-        from privacybot.runner import tracker_settings
-
         return tracker_settings(self.database_url, self.data_dir, self.tracker_url)[1]
+
+
+def tracker_settings(database_url: str, data_dir: Path, tracker_url: str | None) -> tuple[str, str]:
+    """Rasa's tracker store (dialect, URL) sits beside casework: a SQLite file of its own
+    by default (two writers on one SQLite file would contend), PostgreSQL when casework
+    uses it. The runner gives Rasa this; retention finds it here."""
+    if tracker_url:
+        return tracker_url.split(":", 1)[0].split("+", 1)[0], tracker_url
+    if database_url.startswith("postgres"):
+        return "postgresql", database_url
+    return "sqlite", f"sqlite:///{data_dir / 'rasa-tracker.db'}"
 
 
 def _url_list(value: str) -> tuple[str, ...]:

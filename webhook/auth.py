@@ -35,10 +35,6 @@ class StaffPrincipal(UserMixin):
         server can refuse a cookie from before a sign-out."""
         return f"{self.id}:{self.session_version}"
 
-    @property
-    def is_admin(self) -> bool:
-        return self.role == "admin"
-
     @classmethod
     def of(cls, user: StaffUser) -> StaffPrincipal:
         return cls(

@@ -103,10 +103,7 @@ def post_message() -> Any:
             conversation_id, inbound_id = conversation.id, inbound.id
     except OperationalError:
         log.warning("casework database busy: web message not taken, the widget retries")
-        body = {"error": BUSY_TEXT, "status": 503, "retry_after": BUSY_RETRY_AFTER}
-        response = jsonify(body)
-        response.status_code = 503
-        return response
+        return error_response(503, BUSY_TEXT, retry_after=BUSY_RETRY_AFTER)
     turn = st.turns.submit(frontdoor.process, st, inbound_id)
     try:
         # Slower than this (default 2.5 s, below 3 s with room for the request's own

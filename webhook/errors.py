@@ -4,9 +4,11 @@ them, both import it without importing each other."""
 
 from __future__ import annotations
 
+import math
+import time
 from typing import Any
 
-from flask import jsonify, render_template, request
+from flask import g, jsonify, render_template, request
 
 MESSAGES = {
     400: "That request was not understood.",
@@ -25,8 +27,27 @@ def wants_json() -> bool:
     return request.path.startswith(("/api/", "/sms/", "/dev/phone/")) or request.is_json
 
 
-def error_response(code: int, message: str | None = None) -> tuple[Any, int]:
+def retry_after(reset_at: float, now: float | None = None) -> int:
+    """Whole seconds until `reset_at` (UNIX time), rounded up and at least 1: a client
+    that waits this long is not refused again for the same window."""
+    return max(1, math.ceil(reset_at - (time.time() if now is None else now)))
+
+
+def error_response(
+    code: int, message: str | None = None, retry_after: int | None = None
+) -> tuple[Any, ...]:
+    """`retry_after` (seconds) goes in the JSON body and the Retry-After header; it is
+    kept in `g` because Flask-Limiter rewrites that header after every view (truncating
+    its own reset time, so 0 s could be sent while still limited)."""
     message = message or MESSAGES.get(code, "Something went wrong.")
     if wants_json():
-        return jsonify({"error": message, "status": code}), code
-    return render_template("error.html", code=code, message=message), code
+        body: dict[str, Any] = {"error": message, "status": code}
+        if retry_after is not None:
+            body["retry_after"] = retry_after
+        response = jsonify(body)
+    else:
+        response = render_template("error.html", code=code, message=message)
+    if retry_after is None:
+        return response, code
+    g.retry_after = retry_after
+    return response, code, {"Retry-After": str(retry_after)}

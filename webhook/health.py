@@ -23,15 +23,10 @@ from webhook.state import AppState, state
 bp = Blueprint("health", __name__)
 
 CHECK_TIMEOUT = 1.0  # seconds per part; a load balancer's own timeout is usually 2-5 s
-PARTS = ("web", "rasa", "actions", "database")
-
-
-def rasa_up(settings: Settings, http: requests.Session | None = None) -> bool:
-    """Any Rasa answers with its model loaded (before that it swallows messages silently)."""
-    return any(_one_rasa_up(url, settings.rasa_token, http) for url in settings.rasa_instances)
 
 
 def _one_rasa_up(url: str, token: str, http: requests.Session | None = None) -> bool:
+    """This Rasa answers with its model loaded (before that it swallows messages silently)."""
     try:
         response = (http or requests).get(
             f"{url.rstrip('/')}/status", params={"token": token}, timeout=CHECK_TIMEOUT
@@ -47,10 +42,6 @@ def _one_actions_up(endpoint: str, http: requests.Session | None = None) -> bool
         return (http or requests).get(f"{base}/health", timeout=CHECK_TIMEOUT).ok
     except requests.RequestException:
         return False
-
-
-def actions_up(settings: Settings, http: requests.Session | None = None) -> bool:
-    return any(_one_actions_up(url, http) for url in settings.action_endpoints)
 
 
 def pair_up(settings: Settings, http: requests.Session | None = None) -> bool:

@@ -44,7 +44,6 @@ STATUS_RANK = {
     "delivered": 4,
     "read": 5,
 }
-FINAL = {"local", "delivered", "read", "failed", "undelivered", "blocked", "cancelled", "twiml"}
 
 
 def enqueue(

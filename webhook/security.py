@@ -4,15 +4,16 @@
 from __future__ import annotations
 
 import os
+import time
 from typing import Any
 
-from flask import Flask, Response, request
-from flask_limiter import Limiter
+from flask import Flask, Response, g, request
+from flask_limiter import Limiter, RateLimitExceeded
 from flask_limiter.util import get_remote_address
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
 
-from webhook.errors import MESSAGES, error_response
+from webhook.errors import MESSAGES, error_response, retry_after
 
 csrf = CSRFProtect()
 
@@ -70,6 +71,26 @@ def _limit(name: str) -> str:
     return os.environ.get(env, default)
 
 
+def _seconds_to_reset(limiter: Limiter, error: RateLimitExceeded) -> int:
+    """When the breached limit lets this sender in again: the limiter's own reset time
+    for this request, or the limit's whole window if it has none."""
+    current = limiter.current_limit
+    if current is not None and current.breached:
+        return retry_after(current.reset_at)
+    return retry_after(time.time() + error.limit.limit.get_expiry())
+
+
+def _retry_after_header(response: Response) -> Response:
+    """Retry-After only where we said when to come back (a 429 or a busy 503), as whole
+    seconds; Flask-Limiter adds its own to every response, truncated (0 while limited)."""
+    seconds = g.get("retry_after")
+    if seconds is None:
+        response.headers.pop("Retry-After", None)
+    else:
+        response.headers["Retry-After"] = str(seconds)
+    return response
+
+
 def init_app(app: Flask) -> None:
     csrf.init_app(app)
     # Chat JSON API: same-origin JSON only (Content-Type forces a CORS preflight we never
@@ -79,6 +100,9 @@ def init_app(app: Flask) -> None:
     csrf.exempt(chat.api_bp)
     csrf.exempt(sms.bp)
 
+    # Registered before the limiter's own hook, so it runs after it (Flask runs these in
+    # reverse) and has the last word on Retry-After.
+    app.after_request(_retry_after_header)
     limiter = Limiter(
         key_func=sender_key,
         app=app,
@@ -121,6 +145,10 @@ def init_app(app: Flask) -> None:
             "This form has expired or was not sent from our page. "
             "Please reload the page and try again.",
         )
+
+    @app.errorhandler(RateLimitExceeded)
+    def _too_many(error: RateLimitExceeded) -> Any:
+        return error_response(429, retry_after=_seconds_to_reset(limiter, error))
 
     @app.errorhandler(HTTPException)
     def _http(error: HTTPException) -> Any:

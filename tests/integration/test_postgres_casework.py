@@ -119,3 +119,31 @@ def test_retention_purge_on_postgres_with_rasas_tracker_there_too() -> None:
         assert_purged(url, tracker_url, aged)
         db.get_engine(url).dispose()
         db.get_engine(tracker_url).dispose()
+
+
+def test_cli_purge_finds_rasas_tracker_in_the_casework_database(tmp_path) -> None:  # noqa: ANN001
+    """PostgreSQL casework and no TRACKER_URL: the runner gives Rasa the same database
+    (its `events` table beside casework's), and `privacybot db purge` finds it there."""
+    import json
+    import subprocess
+    import sys
+
+    from tests.unit.test_retention import _cli_env, assert_purged, seed, seed_tracker
+
+    with ThrowawayPostgres() as server:
+        url = server.create_database("shared")
+        db.upgrade(url)
+        aged = seed(url)
+        seed_tracker(url, aged)
+        done = subprocess.run(
+            [sys.executable, "-m", "privacybot.cli", "db", "purge"],
+            env={**_cli_env(tmp_path, url), "PSEUDONYM_KEY": "p"},
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert done.returncode == 0, done.stderr
+        counts = json.loads(done.stdout.strip().splitlines()[-1])
+        assert (counts["conversations_deleted"], counts["tracker_events_deleted"]) == (2, 9)
+        assert_purged(url, url, aged)
+        db.get_engine(url).dispose()

@@ -94,6 +94,7 @@ def test_purge_on_the_real_stack(stack: Any) -> None:
         OutboundMessage,
         Ticket,
         TicketKind,
+        utcnow,
     )
 
     expired, current, kept = WebResident(stack), WebResident(stack), WebResident(stack)
@@ -103,8 +104,16 @@ def test_purge_on_the_real_stack(stack: Any) -> None:
     sms_id = _sms_conversation(stack, phone)
     with session_scope(stack.database_url) as session:
         # Staff actioned the STOP (its ticket is resolved) but still work on `kept`.
-        for ticket in session.scalars(select(Ticket).where(Ticket.conversation_id == sms_id)):
+        stop_tickets = session.scalars(select(Ticket).where(Ticket.conversation_id == sms_id)).all()
+        for ticket in stop_tickets:
             tickets.resolve(session, ticket, "agent@example.org", "suppressed")
+            ticket.transcript = [*(ticket.transcript or []), {"author": "user", "text": "STOP"}]
+        stop_refs = [t.reference for t in stop_tickets]
+        session.flush()
+        # ...resolved as long ago as the chat went quiet.
+        session.execute(
+            update(Ticket).where(Ticket.reference.in_(stop_refs)).values(resolved_at=utcnow() - AGE)
+        )
         tickets.create_ticket(
             session,
             kind=TicketKind.HANDOFF,
@@ -144,7 +153,20 @@ def test_purge_on_the_real_stack(stack: Any) -> None:
         assert session.scalar(
             select(func.count()).where(ConsentEvent.source_conversation == sms_id)
         )
-        assert session.scalar(select(func.count()).where(AuditEvent.action == "retention.purge"))
+        # The ticket stays (staff's record of the STOP); its copy of the chat goes.
+        scrubbed = session.scalars(select(Ticket).where(Ticket.reference.in_(stop_refs))).all()
+        assert stop_refs and [t.transcript for t in scrubbed] == [[] for _ in stop_refs]
+        assert all(t.summary for t in scrubbed)
+        # The audit entry records exactly what the run printed.
+        entry = session.scalars(
+            select(AuditEvent)
+            .where(AuditEvent.action == "retention.purge")
+            .order_by(AuditEvent.id.desc())
+        ).first()
+        assert entry is not None and entry.actor == "system"
+        assert {k: entry.detail[k] for k in counts} == counts
+    assert counts["transcripts_scrubbed"] >= len(stop_refs)
+    assert counts["outbox_deleted"] >= 1
     assert _tracker_events(stack, kept.conversation_id, "user") == 1
     assert _tracker_events(stack, current.conversation_id, "user") == 1
 

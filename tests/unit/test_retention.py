@@ -262,6 +262,39 @@ def test_a_missing_tracker_file_is_not_created(tmp_path: Path) -> None:
     assert not (tmp_path / "never.db").exists()
 
 
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {},  # SQLite casework: Rasa gets a file of its own beside it
+        {"DATABASE_URL": "postgresql+psycopg2://u@127.0.0.1:1/casework"},  # Rasa shares it
+        {"TRACKER_URL": "postgresql+psycopg2://u@127.0.0.1:1/tracker"},  # named explicitly
+    ],
+    ids=["sqlite-default", "postgres-default", "explicit"],
+)
+def test_the_purge_looks_where_the_runner_puts_rasas_tracker(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, extra: dict[str, str]
+) -> None:
+    from privacybot.runner import make_stack
+    from privacybot.settings import load_settings
+
+    for name in ("TRACKER_URL", "DATABASE_URL", "PRIVACYBOT_ENV"):
+        monkeypatch.delenv(name, raising=False)
+    env = {
+        "DATA_DIR": str(tmp_path),
+        "SECRET_KEY": "k",
+        "PSEUDONYM_KEY": "p",
+        "RASA_TOKEN": "t",
+        "TWILIO_AUTH_TOKEN": "t",
+        **extra,
+    }
+    given_to_rasa = make_stack(env).env["TRACKER_URL"]
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    assert load_settings().tracker_store_url == given_to_rasa
+    expected = extra.get("TRACKER_URL") or extra.get("DATABASE_URL")
+    assert given_to_rasa == (expected or f"sqlite:///{tmp_path / 'rasa-tracker.db'}")
+
+
 def _cli_env(tmp_path: Path, database_url: str) -> dict[str, str]:
     # No TRACKER_URL: the purge must find Rasa's store where privacybot run puts it.
     env = {k: v for k, v in os.environ.items() if k not in ("TRACKER_URL", "PRIVACYBOT_ENV")}

@@ -7,7 +7,6 @@ import pytest
 from casework.sar_clock import (
     SarClock,
     add_calendar_months,
-    days_left,
     due_date,
     extension_deadline,
     is_working_day,
@@ -82,9 +81,3 @@ def test_working_days_use_england_and_wales_bank_holidays() -> None:
     assert not is_working_day(date(2026, 11, 28))  # Saturday
     assert is_working_day(date(2026, 3, 17))  # St Patrick's Day: not in England
     assert next_working_day(date(2026, 12, 25)) == date(2026, 12, 29)
-
-
-def test_days_left() -> None:
-    clock = SarClock(received_on=date(2026, 11, 3))
-    assert days_left(clock, date(2026, 11, 25)) == 8
-    assert days_left(SarClock(date(2026, 11, 3), id_required=True), date(2026, 11, 25)) is None

@@ -12,7 +12,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from casework import sar, staff, tickets
+from casework import audit, sar, staff, tickets
 from casework.models import AuditEvent, StaffToken, TicketKind, utcnow
 from casework.sar import today_uk
 from tests.unit.test_web_inbox import (  # noqa: F401  (agent and app are fixtures)
@@ -106,6 +106,17 @@ def test_expired_revoked_and_locked_out_tokens_are_refused(app: Flask) -> None:
     assert client.get("/api/tickets", headers=headers).status_code == 401
 
 
+def test_an_account_locked_out_at_the_inbox_is_locked_out_of_the_api(app: Flask) -> None:
+    headers = bearer(app)
+    client = app.test_client()
+    assert client.get("/api/tickets", headers=headers).status_code == 200
+    guesser = app.test_client()
+    for _ in range(staff.MAX_FAILED_LOGINS):  # someone guessing the password at the inbox
+        assert login(guesser, password="not the password").status_code == 401
+    assert client.get("/api/tickets", headers=headers).status_code == 401
+    assert login(app.test_client()).status_code == 401  # the right password waits too
+
+
 def test_sign_out_kills_a_copied_session_cookie(app: Flask) -> None:
     resident_pc = app.test_client()
     assert login(resident_pc).status_code == 302
@@ -166,3 +177,50 @@ def test_inbox_refuses_bad_clock_dates_and_late_id_requests(app: Flask, agent: F
         ticket = tickets.get_ticket(session, late)
         assert ticket is not None and ticket.sar is not None and not ticket.sar.id_required
         assert sar.paused_days_so_far(ticket.sar) == 0
+
+
+def _sar_of(app: Flask, ref: str):  # noqa: ANN202
+    with db(app) as session:
+        ticket = tickets.get_ticket(session, ref)
+        assert ticket is not None and ticket.sar is not None
+        session.expunge(ticket.sar)
+        return ticket.sar
+
+
+def test_id_received_without_a_request_does_not_restart_the_clock(
+    app: Flask, agent: FlaskClient
+) -> None:
+    ref = make_sar(app, today_uk() - timedelta(days=10))
+    due = _sar_of(app, ref).due_on
+    page = act(agent, ref, "id_received", on=today_uk().isoformat()).get_data(as_text=True)
+    assert "the clock keeps running from receipt" in page
+    assert _sar_of(app, ref).due_on == due  # not ten days later
+    with db(app) as session:
+        [event] = [e for e in audit.events_for(session, ref) if e.action == "sar.id_received"]
+        assert event.detail["clock_restarted"] is False
+    # Asked for, the ID does restart it: from the day it arrived.
+    act(agent, ref, "request_id")
+    assert _sar_of(app, ref).due_on is None
+    page = act(agent, ref, "id_received", on=today_uk().isoformat()).get_data(as_text=True)
+    assert "the due date is recalculated" in page
+    restarted = _sar_of(app, ref).due_on
+    assert restarted is not None and restarted > due
+
+
+def test_extension_ends_two_further_months_after_the_first(app: Flask, agent: FlaskClient) -> None:
+    from dateutil.relativedelta import relativedelta
+
+    from casework.sar_clock import next_working_day
+
+    received = today_uk() - timedelta(days=3)
+    ref = make_sar(app, received)
+    act(agent, ref, "extend", reason="Records held by three services")
+    # ICO: "a further two months", run on from the first month's calendar date.
+    first_month = received + relativedelta(months=1)
+    expected = next_working_day(first_month + relativedelta(months=2))
+    assert _sar_of(app, ref).due_on == expected
+    assert expected.isoformat() in agent.get(f"/inbox/tickets/{ref}").get_data(as_text=True)
+    # Told after the first month is over: refused, with the date it had to be told by.
+    late = make_sar(app, today_uk() - timedelta(days=45))
+    page = act(agent, late, "extend", reason="Many records").get_data(as_text=True)
+    assert "too late to extend" in page and not _sar_of(app, late).extended

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 
 import pytest
@@ -206,6 +207,31 @@ def test_bursts_from_one_conversation_get_429(
     limited = client.post("/api/chat", json={"conversation_id": cid, "text": "x"})
     assert "Too many messages" in limited.get_json()["error"]
     assert count(app, Message) == 8  # 4 answered turns, nothing from the refused ones
+
+
+def test_a_429_says_when_to_come_back_in_whole_seconds(
+    client: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RATE_LIMIT_CHAT", "2/minute")
+    cid = client.post("/api/chat", json={"text": "1"}).get_json()["conversation_id"]
+    started = time.time()  # the limit's window opens with the first counted message
+    ok = client.post("/api/chat", json={"conversation_id": cid, "text": "2"})
+    assert ok.status_code == 200 and "Retry-After" not in ok.headers
+    client.post("/api/chat", json={"conversation_id": cid, "text": "3"})
+    limited = client.post("/api/chat", json={"conversation_id": cid, "text": "4"})
+    assert limited.status_code == 429
+    seconds = limited.get_json()["retry_after"]
+    assert limited.headers["Retry-After"] == str(seconds)
+    # Never sooner than the window really reopens, never more than the window itself.
+    assert started + 60 - time.time() <= seconds <= 61
+
+
+def test_retry_after_rounds_up_to_at_least_a_second() -> None:
+    from webhook.errors import retry_after
+
+    assert retry_after(100.0, now=100.0) == 1
+    assert retry_after(100.2, now=100.0) == 1
+    assert retry_after(130.5, now=100.0) == 31
 
 
 def test_widget_page_and_config(client: FlaskClient) -> None:

@@ -49,3 +49,52 @@ def test_hsts_only_when_served_over_https(tmp_path: Path, rasa: FakeRasa) -> Non
     assert header == "max-age=31536000"
     plain = _client(tmp_path / "plain", rasa)
     assert "Strict-Transport-Security" not in plain.get("/").headers
+
+
+def test_proxy_hops_and_hsts_over_the_real_web_process(tmp_path: Path, rasa: FakeRasa) -> None:
+    """gunicorn as `privacybot run` starts it, configured as behind one https proxy."""
+    import os
+    from urllib.parse import urlsplit
+
+    import requests
+
+    from privacybot.runner import _spawn, build_processes, free_port, make_stack
+    from tests.unit.test_dev_tools import _env
+
+    env = _env(
+        tmp_path,
+        WEB_PORT=str(free_port()),
+        RASA_PORT=str(urlsplit(rasa.url).port),
+        TRUSTED_PROXY_HOPS="1",
+        PUBLIC_BASE_URL="https://privacy.example.org",
+    )
+    env["DATABASE_URL"] = f"sqlite:///{tmp_path / 'casework.db'}"  # the fake Rasa writes here
+    saved = dict(os.environ)
+    os.environ.clear()
+    os.environ.update(env)
+    try:
+        stack = make_stack()
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    [web] = [p for p in build_processes(stack) if p.name == "web"]
+    stack.processes = [web]
+    _spawn(web, tmp_path / "logs")
+    try:
+        stack.wait_ready(timeout=60)
+
+        def new_chat(forwarded_for: str) -> requests.Response:
+            return requests.post(
+                f"{stack.web_url}/api/chat",
+                json={"text": "hello"},
+                headers={"X-Forwarded-For": forwarded_for, "X-Forwarded-Proto": "https"},
+                timeout=30,
+            )
+
+        first, second = new_chat("203.0.113.1"), new_chat("203.0.113.2")
+        assert [first.status_code, second.status_code] == [200, 200]
+        assert first.headers["Strict-Transport-Security"] == "max-age=31536000"
+        spoofed = [new_chat(f"{own}, 203.0.113.3") for own in ("9.9.9.9", "8.8.8.8")]
+        assert [r.status_code for r in spoofed] == [200, 429]
+    finally:
+        stack.stop()

@@ -115,7 +115,10 @@ def _request_id(session: Session, t: Ticket, user: StaffPrincipal, form: dict[st
 
 @action("id_received")
 def _id_received(session: Session, t: Ticket, user: StaffPrincipal, form: dict[str, str]) -> str:
+    asked = t.sar is not None and t.sar.id_required
     sar.mark_id_received(session, t, _date(form), user.email)
+    if not asked:
+        return "ID noted. No ID was asked for, so the clock keeps running from receipt."
     return "ID marked as received; the due date is recalculated."
 
 
