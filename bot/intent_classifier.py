@@ -123,9 +123,17 @@ class MiniLMTfidfIntentClassifier(IntentClassifier, GraphComponent):
         return training_data
 
     def _features(self, messages: List[Message]) -> csr_matrix:
-        words = self._model["words"].transform([_text(m) for m in messages])  # type: ignore[index]
+        """Word TF-IDF, character TF-IDF and the weighted MiniLM vector, side by side:
+        the columns FeatureUnion.transform gives, stacked once instead of twice and
+        without its joblib dispatch (about 0.8 of 5 ms per message)."""
+        texts = [_text(m) for m in messages]
+        union = self._model["words"]  # type: ignore[index]
+        if union.transformer_weights:  # never set by train(); kept exact if it were
+            blocks = [union.transform(texts)]
+        else:
+            blocks = [vectorizer.transform(texts) for _, vectorizer in union.transformer_list]
         meaning = np.vstack([_sentence_vector(m) for m in messages]) * self.config["dense_weight"]
-        return hstack([words, csr_matrix(meaning)]).tocsr()
+        return hstack([*blocks, csr_matrix(meaning)]).tocsr()
 
     def _persist(self) -> None:
         import skops.io as sio

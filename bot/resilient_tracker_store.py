@@ -23,6 +23,10 @@ from typing import Any, TypeVar
 import sqlalchemy as sa
 from rasa.core.tracker_store import SQLTrackerStore, create_engine_kwargs
 
+# Both endpoint files name this module, so Rasa's check of action responses is patched
+# here (its JSON Schema validator built once) before any action runs.
+import action_response_check  # noqa: F401
+
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 

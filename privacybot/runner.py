@@ -350,6 +350,10 @@ def rasa_process(stack: Stack, port: int) -> Process:
 def actions_process(stack: Stack, port: int | None = None) -> Process:
     """An action server; the scaled profile starts a second one on another port."""
     port = port or stack.settings.actions_port
+    env = dict(stack.env)
+    # One torch thread per encode: a turn's question is one short text, and a second
+    # thread costs more CPU (spinning) than it saves, CPU Rasa and the web side need.
+    env.setdefault("EMBED_THREADS", "1")
     return Process(
         "actions" if port == stack.settings.actions_port else f"actions-{port}",
         [
@@ -362,7 +366,7 @@ def actions_process(stack: Stack, port: int | None = None) -> Process:
             str(port),
         ],
         f"http://127.0.0.1:{port}/health",
-        env=dict(stack.env),
+        env=env,
     )
 
 

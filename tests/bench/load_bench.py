@@ -3,8 +3,11 @@ signed SMS (POST /sms/inbound), 16 at once, in rounds until a message count or a
 budget is reached. Reported: per-message p50/p95 and throughput per channel, errors,
 lost messages (accepted but never stored or never answered), RSS growth of every
 process group over the rounds (a leak shows as steady growth after the first round),
-and, in the same run and under the same load, one more resident sending the same turns
-straight to Rasa's REST channel, as the ratio web/direct: what the web side adds.
+CPU milliseconds per message of each group (rasa, actions, web: the user and system
+time of each process tree over the run; unlike latency it hardly depends on what else
+the machine runs), and, in the same run and under the same load, one more resident
+sending the same turns straight to Rasa's REST channel, as the ratio web/direct: what
+the web side adds.
 
 SMS latency is receipt to answer (the inbound message's processed_at - created_at, as
 stored): Twilio gets its TwiML at once and the reply is sent after the answer.
@@ -22,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import psutil
 import requests
 from sqlalchemy import select
 
@@ -166,6 +170,47 @@ def _rss(processes: Iterable[Any]) -> dict[str, float]:
     return {p.name: _group_rss_mb(p.popen.pid) for p in processes if p.running}
 
 
+def _tree_cpu_seconds(leader_pid: int) -> float:
+    """User + system CPU of a child and all its descendants (Sanic and gunicorn workers),
+    and of the children it has already reaped."""
+    try:
+        leader = psutil.Process(leader_pid)
+        tree = [leader, *leader.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return 0.0
+    total = 0.0
+    for process in tree:
+        try:
+            times = process.cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        total += times.user + times.system + times.children_user + times.children_system
+    return total
+
+
+def _cpu(processes: Iterable[Any]) -> dict[str, float]:
+    """CPU seconds per process group: "rasa-5006" counts with "rasa"."""
+    groups: dict[str, float] = {}
+    for p in processes:
+        if p.running:
+            group = p.name.split("-")[0]
+            groups[group] = groups.get(group, 0.0) + _tree_cpu_seconds(p.popen.pid)
+    return groups
+
+
+def cpu_ms_per_message(
+    before: dict[str, float], after: dict[str, float], through_web: int, direct: int
+) -> dict[str, float | None]:
+    """CPU ms per message of each group. Rasa and the action server also run the direct
+    probe's turns; the web side (and anything else) only the web and SMS messages."""
+    figures: dict[str, float | None] = {}
+    for group, seconds in after.items():
+        messages = through_web + direct if group in ("rasa", "actions") else through_web
+        used = seconds - before.get(group, 0.0)
+        figures[group] = round(used * 1000 / messages, 1) if messages else None
+    return figures
+
+
 def _round(stack: Any, round_no: int, tally: Tally) -> None:
     web_residents = RESIDENTS // 2
     with ThreadPoolExecutor(max_workers=RESIDENTS) as pool:
@@ -205,6 +250,7 @@ def run_load_bench(
     per_round = RESIDENTS * len(TURNS)
     tally = Tally()
     rss_start = _rss(stack.processes)
+    cpu_start = _cpu(stack.processes)
     rss_rounds: list[dict[str, float]] = []
     started = time.monotonic()
     rounds = 0
@@ -225,6 +271,7 @@ def run_load_bench(
         time.sleep(0.5)
         sms, sms_stored, sms_answered = _sms_latencies(stack.database_url, tally.sids)
     web_stored, web_answered = _web_stored(stack.database_url, tally.conversation_ids)
+    cpu_end = _cpu(stack.processes)
     web = _figures(tally.latencies, seconds)
     direct_figures = _figures(direct, seconds)
     first = rss_rounds[0] if rss_rounds else rss_start
@@ -255,6 +302,12 @@ def run_load_bench(
         "rss_growth_mb_after_first_round": {
             name: round(last.get(name, 0.0) - first.get(name, 0.0), 1) if rounds > 1 else None
             for name in last
+        },
+        "cpu_ms_per_message": cpu_ms_per_message(
+            cpu_start, cpu_end, len(tally.latencies) + len(sms), len(direct)
+        ),
+        "cpu_seconds": {
+            group: round(cpu_end[group] - cpu_start.get(group, 0.0), 1) for group in cpu_end
         },
         "rasa_direct_one_probe_resident_during_the_load": direct_figures,
         "web_over_rasa_direct": {

@@ -199,3 +199,13 @@ def test_stopping_the_runner_leaves_no_process_and_frees_the_port(
         for pid in leftovers:  # a failed run must not leave them to the next test
             if psutil.pid_exists(pid):
                 os.kill(pid, signal.SIGKILL)
+
+
+def test_the_action_server_encodes_with_one_torch_thread_unless_told(tmp_path: Path) -> None:
+    base = {"DATA_DIR": str(tmp_path), "SECRET_KEY": "k", "RASA_TOKEN": "t"}
+    stack = make_stack(base)
+    assert runner.actions_process(stack).env["EMBED_THREADS"] == "1"
+    assert runner.actions_process(stack, free_port()).env["EMBED_THREADS"] == "1"
+    assert runner.web_process(stack).env.get("EMBED_THREADS") == os.environ.get("EMBED_THREADS")
+    told = make_stack({**base, "EMBED_THREADS": "2"})
+    assert runner.actions_process(told).env["EMBED_THREADS"] == "2"
