@@ -49,7 +49,7 @@ def stop_route(text: str) -> str:
 
 class ActionTriageStop(Action):
     """The NLU read "stop" with no form in progress. A bare "stop" / "cancel" has nothing
-    to leave, but "how do I stop you sharing my data with the council?" asks something
+    to leave, but "how can I stop you passing my file to social services?" asks something
     and "stop ignoring me" wants a person: sets `stop_route` and the rules answer, hand
     off, offer the opt-out ("stop the texts"), or say nothing is in progress."""
 

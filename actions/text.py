@@ -146,7 +146,7 @@ _CONVERSATION_WORDS = frozenset(
 
 
 def stop_is_not_optout(text: str) -> bool:
-    """'How do I stop you sharing my data with the council?', 'stop ignoring me': "stop"
+    """'How can I stop you passing my file to social services?', 'stop ignoring me': "stop"
     about something other than marketing or this conversation. Not a marketing opt-out,
     and not "leave the form" either: it is answered, or handed to a person."""
     text = text or ""

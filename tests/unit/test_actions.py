@@ -880,7 +880,7 @@ def test_a_sar_for_someone_else_or_for_what_i_was_sent_is_still_a_sar(text: str)
         ("stop asking me questions", "cancel"),
         ("I want to stop", "cancel"),
         ("stop sending me those emails", "marketing"),
-        ("how do I stop you sharing my data with the council?", "question"),
+        ("how can I stop you passing my file to social services?", "question"),
         ("when does the sharing with the police stop?", "question"),
         ("stop ignoring me", "person"),
         ("stop it, this isn't helping", "person"),
