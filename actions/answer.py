@@ -15,7 +15,14 @@ from rasa_sdk.types import DomainDict
 
 from actions.deployment import current_org, org_id
 from actions.sar.parsers import named_other
-from actions.text import asks_what_changes, at_risk, is_question
+from actions.text import (
+    ASKS_FOR_PERSON,
+    asks_what_changes,
+    at_risk,
+    is_question,
+    reports_misdirected_data,
+    states_grievance,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -213,12 +220,6 @@ class ActionAnswerQuestion(Action):
 # however worried they sound; the NLU sometimes reads them as complaints (a hand-off) or as
 # bare answers (the help text), or files them under a form's intent. A message that asks,
 # and that the notices answer, is answered; a grievance or a request goes on as before.
-_GRIEVANCE = re.compile(
-    r"complain|complaint|breach|leak|unacceptable|furious|fuming|disgust|angry|"
-    r"not happy|unhappy|how dare|sue\b|solicitor|compensation",
-    re.IGNORECASE,
-)
-
 
 # A question about doing the very thing a form does starts the form ("how do I stop your
 # marketing emails?"); any other question the NLU filed under that intent is answered.
@@ -232,13 +233,7 @@ _FLOW_WORDS = {
         r"\bstop|unsubscribe|opt(ing)? out|no more|remove me|take me off|don'?t (want|send)",
         re.IGNORECASE,
     ),
-    "request_human": re.compile(
-        r"\b(speak|talk|chat)(ing)? (to|with) (a |an |the |your )?(someone|somebody|person|"
-        r"human|staff|member of staff|adviser|advisor|officer|real|team|talk2us)|"
-        r"\b(person|human|someone|somebody)\b.{0,20}\b(call|ring|phone|contact) me|"
-        r"\b(call|ring|phone|contact) me\b|\bagent\b|\boperator\b",
-        re.IGNORECASE,
-    ),
+    "request_human": ASKS_FOR_PERSON,
     "request_consent_withdrawal": re.compile(
         r"withdraw|take .{0,15}back|revoke|cancel|chang(e|ed) my mind|no longer|stop using",
         re.IGNORECASE,
@@ -259,7 +254,7 @@ def is_plain_question(text: str, intent: str | None = None) -> bool:
     flow = _FLOW_WORDS.get(intent or "")
     return (
         is_question(text)
-        and not _GRIEVANCE.search(text)
+        and not states_grievance(text)
         and (not (flow and (flow.search(text) or _REQUEST.search(text))) or asks_what_changes(text))
     )
 
@@ -289,11 +284,40 @@ def direct_answer(text: str, intent: str | None) -> dict[str, str] | None:
     return None
 
 
+# The requests whose form is offered for one confirmation when asked as a question.
+OFFERED_WHEN_ASKED = ("request_sar", "request_marketing_opt_out", "request_consent_withdrawal")
+
+
+def asks_to_start(text: str, intent: str | None) -> bool:
+    """'Can I put in a SAR?', 'how do I stop your emails?': a request phrased as a
+    question. The form is offered (one "yes" starts it) rather than started on a guess;
+    "please", "I want" or a grievance make it a request to act on at once."""
+    return (
+        intent in OFFERED_WHEN_ASKED
+        and is_question(text)
+        and not _REQUEST.search(text)
+        and not states_grievance(text)
+    )
+
+
+def route_before_answering(text: str, intent: str | None) -> str | None:
+    """The route the words decide before any answer is tried, or None (try an answer)."""
+    if intent == "request_sar" and reports_misdirected_data(text):
+        return "complaint"  # someone else's data reached them: a breach, not a SAR
+    if at_risk(text):
+        return "not_a_question"
+    if not is_plain_question(text, intent):
+        return "offer" if asks_to_start(text, intent) else "not_a_question"
+    return None
+
+
 class ActionAnswerIfQuestion(Action):
     """Before a hand-off, a form or the help text: answer a plain question instead.
 
-    Sets `question_route`: answered (the notices answered it) or not_a_question; the
-    rules then go on as the intent says: a hand-off, the help text, or the form."""
+    Sets `question_route`: answered (the notices answered it), offer (a request asked as
+    a question: the rules offer the form), complaint (a breach filed under a request:
+    the rules hand off) or not_a_question; the rules then go on as the intent says: a
+    hand-off, the help text, or the form."""
 
     def name(self) -> str:
         return "action_answer_if_question"
@@ -304,8 +328,9 @@ class ActionAnswerIfQuestion(Action):
         text = str(tracker.latest_message.get("text") or "")[:1000]
         intent = (tracker.latest_message.get("intent") or {}).get("name")
         not_a_question = [SlotSet("question_route", "not_a_question")]
-        if at_risk(text) or not is_plain_question(text, intent):
-            return not_a_question
+        decided = route_before_answering(text, intent)
+        if decided:
+            return [SlotSet("question_route", decided)]
         direct = direct_answer(text, intent)
         if direct:
             dispatcher.utter_message(**direct)

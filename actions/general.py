@@ -1,4 +1,5 @@
-"""Small talk around the forms: leaving a form, and topics the assistant does not cover."""
+"""Small talk around the forms: leaving a form, "stop" with no form to leave, and topics
+the assistant does not cover."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from rasa_sdk.types import DomainDict
 from actions.answer import ask_index, format_answer, is_nonsense
 from actions.deployment import current_org
 from actions.handoff import HANDOFF_SLOTS, OTHER_FORM_SLOTS
+from actions.text import stop_is_not_optout, stop_names_contact, wants_a_person
 
 
 class ActionCancelForm(Action):
@@ -33,6 +35,32 @@ class ActionCancelForm(Action):
             )
         slots = (*OTHER_FORM_SLOTS, *HANDOFF_SLOTS, "failed_attempts", "requested_slot")
         return [ActiveLoop(None), *[SlotSet(slot, None) for slot in slots]]
+
+
+def stop_route(text: str) -> str:
+    """person (a person or a complaint is wanted), question (answer it), marketing (offer
+    the opt-out) or cancel (nothing to leave)."""
+    if wants_a_person(text):
+        return "person"
+    if stop_is_not_optout(text):
+        return "question"
+    return "marketing" if stop_names_contact(text) else "cancel"
+
+
+class ActionTriageStop(Action):
+    """The NLU read "stop" with no form in progress. A bare "stop" / "cancel" has nothing
+    to leave, but "how can I stop you passing my file to social services?" asks something
+    and "stop ignoring me" wants a person: sets `stop_route` and the rules answer, hand
+    off, offer the opt-out ("stop the texts"), or say nothing is in progress."""
+
+    def name(self) -> str:
+        return "action_triage_stop"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        text = str(tracker.latest_message.get("text") or "")[:1000]
+        return [SlotSet("stop_route", stop_route(text))]
 
 
 class ActionOutOfScope(Action):

@@ -18,7 +18,12 @@ from actions.contact import parse_contact, parse_contact_method
 from actions.deployment import casework_session, current_org, is_sms, org_id, sms_number_of
 from actions.forms import SAID_SLOT, CountingFormValidation, Validation
 from actions.sar import SAR_SLOTS
-from actions.text import at_risk, looks_like_markup_or_payload
+from actions.text import (
+    at_risk,
+    looks_like_markup_or_payload,
+    reports_misdirected_data,
+    states_grievance,
+)
 from actions.transcript import transcript_of
 
 HANDOFF_SLOTS = ("handoff_contact_method", "handoff_contact", "handoff_reason", "handoff_urgent")
@@ -37,10 +42,16 @@ REASONS = {
 
 def reason_of(tracker: Tracker) -> str:
     intent = (tracker.latest_message.get("intent") or {}).get("name") or ""
-    if at_risk(str(tracker.latest_message.get("text") or "")):
+    text = str(tracker.latest_message.get("text") or "")
+    if at_risk(text):
         return "distress"
     if intent in ("distress", "complain", "request_human"):
         return intent
+    # "stop ignoring me", "I was sent someone else's letter": complaints under another intent
+    if intent in ("stop", "request_sar") and (
+        states_grievance(text) or reports_misdirected_data(text)
+    ):
+        return "complain"
     if tracker.get_slot("answer_status") in ("escalate", "not_sure"):
         return "escalate" if tracker.get_slot("answer_status") == "escalate" else "request_human"
     return "request_human"

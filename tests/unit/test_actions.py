@@ -14,8 +14,9 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import answer, common
+from actions import text as text_helpers
 from actions.consent import ActionSubmitConsentWithdrawal, ValidateConsentWithdrawalForm
-from actions.general import ActionCancelForm, ActionOutOfScope
+from actions.general import ActionCancelForm, ActionOutOfScope, ActionTriageStop
 from actions.handoff import ActionPrepareHandoff, ActionSubmitHandoff, ValidateHandoffForm
 from actions.marketing import (
     ValidateMarketingOptOutForm,
@@ -741,15 +742,15 @@ def test_sar_questions_get_the_right_rule(question: str, expected: str) -> None:
             "request_consent_withdrawal",
             "answered",
         ),
-        ("how can i withdraw my consent", "request_consent_withdrawal", "not_a_question"),
+        ("how can i withdraw my consent", "request_consent_withdrawal", "offer"),
         (
             "housing officer wants to record our call, is that allowed",
             "request_consent_withdrawal",
             "answered",
         ),
-        ("how do i stop your marketing emails", "request_marketing_opt_out", "not_a_question"),
+        ("how do i stop your marketing emails", "request_marketing_opt_out", "offer"),
         ("do you build a profile on me", "request_sar", "answered"),
-        ("how do i get a copy of my data", "request_sar", "not_a_question"),
+        ("how do i get a copy of my data", "request_sar", "offer"),
         ("what do you hold on me? I want it all", "request_sar", "not_a_question"),
         ("do staff listen back to my phone calls", "request_human", "answered"),
         ("can i speak to someone?", "request_human", "not_a_question"),
@@ -822,8 +823,97 @@ def test_a_question_about_what_a_request_changes_is_answered_and_the_form_offere
         ("can I put in a SAR?", "request_sar"),
     ],
 )
-def test_a_request_phrased_as_a_question_still_starts_its_form(text: str, intent: str) -> None:
+def test_a_request_phrased_as_a_question_is_offered_not_answered(
+    db: str, monkeypatch: pytest.MonkeyPatch, text: str, intent: str
+) -> None:
+    """Not answered from the notices: the rules offer its form for one "yes"."""
+    monkeypatch.setattr(answer, "_answerer", lambda: FakeAnswerer(True))
     assert not answer.is_plain_question(text, intent)
+    events, messages = run(answer.ActionAnswerIfQuestion(), tracker(text=text, intent=intent))
+    assert slot_events(events)["question_route"] == "offer"
+    assert messages == []
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("can u send me my data pls", "request_sar"),
+        ("what do you hold on me? I want it all", "request_sar"),
+        ("I want a copy of my repair records", "request_sar"),
+        ("stop sending me marketing emails", "request_marketing_opt_out"),
+        ("why do you keep emailing me after I complained?", "request_marketing_opt_out"),
+        ("can I speak to someone?", "request_human"),
+    ],
+)
+def test_a_request_to_act_now_is_not_only_offered(text: str, intent: str) -> None:
+    """A "please", "I want", a grievance, a statement, or a wish for a person: acted on."""
+    assert not answer.asks_to_start(text, intent)
+    assert answer.route_before_answering(text, intent) == "not_a_question"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I was sent someone else's rent statement in my post",
+        "you sent me my neighbours letter by mistake",
+        "i got a letter today thats not mine, it has another tenant's bank details",
+        "Another resident's file was emailed to me instead of my own",
+    ],
+)
+def test_someone_elses_data_sent_to_me_is_a_complaint_not_a_sar(
+    db: str, monkeypatch: pytest.MonkeyPatch, text: str
+) -> None:
+    monkeypatch.setattr(answer, "_answerer", lambda: FakeAnswerer(True))
+    events, messages = run(
+        answer.ActionAnswerIfQuestion(), tracker(text=text, intent="request_sar")
+    )
+    assert slot_events(events)["question_route"] == "complaint"
+    assert messages == []
+    events, _ = run(ActionPrepareHandoff(), tracker(text=text, intent="request_sar"))
+    assert slot_events(events)["handoff_reason"] == "complain"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I want a copy of my neighbour's file, I have power of attorney for her",
+        "please send me my mum's records",
+        "can I get everything you sent to me last year?",
+        "I want the letters you sent me about my rent",
+    ],
+)
+def test_a_sar_for_someone_else_or_for_what_i_was_sent_is_still_a_sar(text: str) -> None:
+    assert not text_helpers.reports_misdirected_data(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "route"),
+    [
+        ("stop", "cancel"),
+        ("cancel that", "cancel"),
+        ("stop asking me questions", "cancel"),
+        ("I want to stop", "cancel"),
+        ("stop sending me those emails", "marketing"),
+        ("how can I stop you passing my file to social services?", "question"),
+        ("when does the sharing with the police stop?", "question"),
+        ("stop ignoring me", "person"),
+        ("stop it, this isn't helping", "person"),
+        ("stop, I want to talk to a person", "person"),
+        ("stop leaking my details, I want to complain", "person"),
+    ],
+)
+def test_stop_with_no_form_in_progress(text: str, route: str) -> None:
+    events, messages = run(ActionTriageStop(), tracker(text=text, intent="stop"))
+    assert slot_events(events)["stop_route"] == route
+    assert messages == []  # the rules answer, hand off or say nothing is in progress
+
+
+def test_a_stop_complaint_is_handed_off_as_a_complaint(db: str) -> None:
+    events, _ = run(
+        ActionPrepareHandoff(),
+        tracker(text="stop leaking my details, I want to complain", intent="stop"),
+    )
+    assert slot_events(events)["handoff_reason"] == "complain"
 
 
 def test_a_question_the_notices_cannot_answer_still_goes_to_a_person(
