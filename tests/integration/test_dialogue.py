@@ -309,3 +309,36 @@ def test_a_question_with_risk_words_gets_the_emergency_route_and_a_person_offere
     me = Resident(stack)
     reply = me.says("is information about domestic abuse kept private")
     assert "999" in reply and "— " in reply and "person on our team" in reply, reply
+
+
+def test_a_request_asked_as_a_question_starts_after_one_yes(stack: Any) -> None:
+    me = Resident(stack)
+    reply = me.say("could I get a copy of the notes you keep about me?")
+    assert me.tracker()["active_loop"].get("name") is None, reply
+    assert [b["payload"] for b in reply[-1].get("buttons") or []] == ["yes", "no"], reply
+    me.says("yes")
+    assert me.tracker()["active_loop"].get("name") == "sar_form"
+
+
+def test_asking_whether_a_person_is_there_offers_one(stack: Any) -> None:
+    me = Resident(stack)
+    reply = me.say("hang on, is this an actual person replying?")
+    assert "automated" in reply[0]["text"] and reply[-1].get("buttons"), reply
+    me.says("yes please")
+    assert me.tracker()["active_loop"].get("name") == "handoff_form"
+
+
+def test_stop_that_is_not_an_opt_out_is_not_nothing_to_stop(stack: Any) -> None:
+    question = Resident(stack)
+    reply = question.says("how do I get you to stop passing my details to the council?")
+    assert "Nothing is in progress" not in reply, reply
+    fed_up = Resident(stack)
+    fed_up.says("stop ignoring me, this is useless")
+    assert fed_up.tracker()["active_loop"].get("name") == "handoff_form"
+
+
+def test_someone_elses_letter_sent_to_me_goes_to_a_person_not_a_sar(stack: Any) -> None:
+    me = Resident(stack)
+    reply = me.says("I've been sent a letter with another tenant's rent account on it")
+    assert me.tracker()["active_loop"].get("name") == "handoff_form", reply
+    assert me.tracker()["slots"]["handoff_reason"] == "complain"
