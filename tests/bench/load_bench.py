@@ -198,6 +198,10 @@ def _cpu(processes: Iterable[Any]) -> dict[str, float]:
     return groups
 
 
+def _cpu_by_process(processes: Iterable[Any]) -> dict[str, float]:
+    return {p.name: _tree_cpu_seconds(p.popen.pid) for p in processes if p.running}
+
+
 def cpu_ms_per_message(
     before: dict[str, float], after: dict[str, float], through_web: int, direct: int
 ) -> dict[str, float | None]:
@@ -251,6 +255,7 @@ def run_load_bench(
     tally = Tally()
     rss_start = _rss(stack.processes)
     cpu_start = _cpu(stack.processes)
+    cpu_by_process_start = _cpu_by_process(stack.processes)
     rss_rounds: list[dict[str, float]] = []
     started = time.monotonic()
     rounds = 0
@@ -272,6 +277,7 @@ def run_load_bench(
         sms, sms_stored, sms_answered = _sms_latencies(stack.database_url, tally.sids)
     web_stored, web_answered = _web_stored(stack.database_url, tally.conversation_ids)
     cpu_end = _cpu(stack.processes)
+    cpu_by_process_end = _cpu_by_process(stack.processes)
     web = _figures(tally.latencies, seconds)
     direct_figures = _figures(direct, seconds)
     first = rss_rounds[0] if rss_rounds else rss_start
@@ -308,6 +314,11 @@ def run_load_bench(
         ),
         "cpu_seconds": {
             group: round(cpu_end[group] - cpu_start.get(group, 0.0), 1) for group in cpu_end
+        },
+        # Per process: with two Rasa instances, whether both took conversations.
+        "cpu_seconds_by_process": {
+            name: round(seconds - cpu_by_process_start.get(name, 0.0), 1)
+            for name, seconds in cpu_by_process_end.items()
         },
         "rasa_direct_one_probe_resident_during_the_load": direct_figures,
         "web_over_rasa_direct": {
