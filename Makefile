@@ -27,13 +27,14 @@ BOT_FILES := config.yml $(shell find bot -name '*.yml' -not -path 'bot/tests/*' 
 ENCODER_STAMP := models/minilm-onnx/.exported-$(call hash,knowledge/encoder_export.py requirements/app.lock)
 MODEL_STAMP := models/.trained-$(call hash,$(BOT_FILES) bot/minilm_featurizer.py)
 
-.PHONY: help setup venv venv-rasa index nlu-encoder model system-deps run test test-bot lint format bench lock clean run-scaled
+.PHONY: help setup venv venv-rasa index nlu-encoder model system-deps run test test-bot lint format bench bench-scaled lock clean run-scaled
 
 help:
 	@echo "make run    set up whatever is missing, then start rasa, actions and web"
 	@echo "make test   set up whatever is missing, then run every check and test"
 	@echo "make run-scaled  the same with PostgreSQL, Redis, two rasa and three web workers"
 	@echo "make bench  quality, latency and memory report -> var/bench/report.md"
+	@echo "make bench-scaled  the load run against the scale-out profile -> var/bench-scaled/"
 
 setup: venv venv-rasa index model
 
@@ -117,6 +118,10 @@ test-bot: model
 
 bench: setup
 	$(VENV)/bin/python -m tests.bench.run --out $(DATA_DIR)/bench
+
+# The load and soak run alone, against the scale-out profile (PostgreSQL, Redis, two of each).
+bench-scaled: setup
+	$(VENV)/bin/python -m tests.bench.run --scaled --out $(DATA_DIR)/bench-scaled
 
 lock: venv venv-rasa
 	$(VENV)/bin/pip freeze --exclude-editable | grep -v '^torch==' > requirements/app.lock
