@@ -114,6 +114,24 @@ def _ledger(intended: dict[str, Any]) -> list[tuple[str, str]] | None:
     return None
 
 
+def field_of(problem: str) -> str:
+    """Which part of a record a problem is about: a field of FIELDS, kind, ledger,
+    missing (no record, or several, where one was meant) or unasked (one nobody meant)."""
+    first = problem.split(" ", 1)[0]
+    if first in (*FIELDS, "kind", "ledger"):
+        return first
+    return "unasked" if first == "unasked-for" else "missing"
+
+
+def wrong_by_field(wrong: list[dict[str, Any]]) -> dict[str, int]:
+    """Wrong records counted per field (a record wrong in two fields counts in both)."""
+    counts = dict.fromkeys((*FIELDS, "kind", "ledger", "missing", "unasked"), 0)
+    for entry in wrong:
+        for field in {field_of(p) for p in entry["problems"]}:
+            counts[field] += 1
+    return counts
+
+
 def run_records_bench(web_url: str, database_url: str) -> dict[str, Any]:
     residents = load_residents()
     wrong: list[dict[str, Any]] = []
@@ -127,5 +145,6 @@ def run_records_bench(web_url: str, database_url: str) -> dict[str, Any]:
         "records_meant": sum(r["intended"]["kind"] != "none" for r in residents),
         "wrong_records": len(wrong),
         "target": 0,
+        "wrong_by_field": wrong_by_field(wrong),
         "wrong": wrong,
     }

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.bench.records_bench import load_residents, problems
+from tests.bench.records_bench import load_residents, problems, wrong_by_field
 
 EMAIL = {"kind": "marketing_opt_out", "channels": ["email"], "contacts": {"email": "a@b.org"}}
 
@@ -47,3 +47,19 @@ def test_the_scripted_residents_each_say_what_they_meant() -> None:
     residents = load_residents()
     assert len(residents) >= 10
     assert all(r["messages"] and r["intended"]["kind"] for r in residents)
+
+
+def test_wrong_records_are_counted_per_field() -> None:
+    wrong = [
+        {"resident": "a", "problems": problems(EMAIL, [record(channels=["sms"], ledger=[])])},
+        {"resident": "b", "problems": problems(EMAIL, [])},
+        {"resident": "c", "problems": problems({"kind": "none"}, [record()])},
+    ]
+    counts = wrong_by_field(wrong)
+    assert (counts["channels"], counts["ledger"], counts["missing"], counts["unasked"]) == (
+        1,
+        1,
+        1,
+        1,
+    )
+    assert counts["contacts"] == 0 and sum(counts.values()) == 4
