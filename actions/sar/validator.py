@@ -13,6 +13,7 @@ from actions.deployment import is_sms
 from actions.forms import CountingFormValidation, Validation, latest_intent, latest_text
 from actions.parsers import date_problem, parse_locator, parse_name, parse_yes_no
 from actions.sar.answers import CHANGEABLE, SAR_CONTACT_METHODS
+from actions.sar.asks import named_in_opening
 from actions.sar.parsers import (
     LEAVE_WORDS,
     names_records,
@@ -92,7 +93,16 @@ class ValidateSarForm(CountingFormValidation):
     def validate_sar_for_someone_else(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Validation:
-        return self.check(dispatcher, tracker, "sar_for_someone_else", value, parse_acting_for)
+        def acting_for(text: str) -> str | None:
+            # "yes" / "no" answer the named question ("Is this request for their
+            # information rather than your own?"), not the plain one, which has two halves.
+            reading = parse_acting_for(text)
+            if reading is None and named_in_opening(tracker):
+                answer = parse_yes_no(text, latest_intent(tracker))
+                reading = None if answer is None else ("other" if answer else "self")
+            return reading
+
+        return self.check(dispatcher, tracker, "sar_for_someone_else", value, acting_for)
 
     def validate_sar_subject_name(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict

@@ -122,9 +122,7 @@ def main() -> int:
         with tempfile.TemporaryDirectory() as tmp:
             stack = _start_stack(Path(tmp))
             try:
-                report["sections"]["Wrong records (scripted residents)"] = run_records_bench(
-                    stack.web_url, stack.database_url
-                )
+                report["sections"]["Wrong records (scripted residents)"] = run_records_bench(stack)
             finally:
                 stack.stop()
     elif not args.load_only:
@@ -147,7 +145,7 @@ def main() -> int:
                     )
                     report["sections"]["Dialogue (Rasa + actions)"] = run_dialogue_bench(stack)
                     report["sections"]["Wrong records (scripted residents)"] = run_records_bench(
-                        stack.web_url, stack.database_url
+                        stack
                     )
                     report["sections"]["Web and SMS endpoints"] = run_web_bench(stack)
                 report["sections"]["Load and soak (16 residents, web + SMS)"] = run_load_bench(
