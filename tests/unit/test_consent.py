@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from actions.consent import ActionSubmitConsentWithdrawal, ValidateConsentWithdrawalForm
 from casework import db as casework_db
-from casework import suppressions
+from casework import outbox, suppressions
 from casework.models import ConsentEvent, OutboundMessage, Ticket
 from tests.unit.test_actions import CONSENT, run, tracker
 from tests.unit.test_marketing import SECRET, said, sms_conversation
@@ -44,6 +44,7 @@ def test_the_ledger_row_is_keyed_on_the_email_given_and_confirmed_by_email(db: s
     assert ticket.details["name"] == "Sam Smith" and ticket.contact == "Sam@Example.com"
     # An e-mail row: queued for an e-mail sender, never for the SMS sender.
     assert (row.channel, row.to, row.status) == ("email", "Sam@Example.com", "pending")
+    assert row.last_error == outbox.NO_EMAIL_SENDER  # why it has not gone, for staff
     assert ticket.reference in row.body and "photos and publicity" in row.body
     assert ticket.details["confirmation"] == {"email": "pending"}
     told = "I can't send e-mails myself: Talk2Us will e-mail a confirmation to S…@Example.com"
@@ -56,6 +57,7 @@ def test_a_web_withdrawal_confirmed_by_text_is_texted_to_that_number(db: str) ->
     entry, ticket, [row] = rows(db)
     assert entry.subject_key == suppressions.key_for("sms", "+447700900987", SECRET)
     assert (row.channel, row.status) == ("sms", "pending") and ticket.reference in row.body
+    assert row.last_error is None
     assert "I've sent a text to the number ending 987 to confirm it." in text
 
 
