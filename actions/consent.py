@@ -17,19 +17,22 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.contact import mask, parse_contact, parse_contact_method, parse_postal_address
+from actions.contact import mask
 from actions.deployment import casework_session, current_org, is_sms, org_id, sms_number_of
 from actions.forms import (
     SAID_SLOT,
-    CountingFormValidation,
+    ContactFormValidation,
+    ContactSlots,
     Validation,
     latest_text,
     opening_request,
     said_for,
+    unusable,
+    validates,
 )
 from actions.marketing import render
 from actions.parsers import parse_locator, parse_name
-from actions.text import MAX_ANSWER_CHARS, clean_text, looks_like_markup_or_payload, words
+from actions.text import clean_text, words
 from actions.transcript import transcript_of
 from privacybot.consent_uses import ConsentUse, ConsentWithdrawal, consent_withdrawal
 
@@ -45,15 +48,10 @@ OTHER = "other"  # "something else", described in the resident's own words
 # How a withdrawal is confirmed to a web resident (on SMS: a text to that number).
 CONFIRM_METHODS = ("email", "sms", "post")
 _SOMETHING_ELSE = {"something else", "else", "other", "something different", "none of these"}
-TOO_LONG = 2 * MAX_ANSWER_CHARS
 
 
 def uses() -> ConsentWithdrawal:
     return consent_withdrawal(org_id())
-
-
-def _unusable(text: str) -> bool:
-    return looks_like_markup_or_payload(text) or len(text) > TOO_LONG
 
 
 def parse_purpose(text: str, config: ConsentWithdrawal) -> str | None:
@@ -66,16 +64,17 @@ def parse_purpose(text: str, config: ConsentWithdrawal) -> str | None:
     return None
 
 
-class ValidateConsentWithdrawalForm(CountingFormValidation):
+class ValidateConsentWithdrawalForm(ContactFormValidation):
+    contact_slots = ContactSlots(
+        "consent_contact_method", "consent_contact", "consent_locator", CONFIRM_METHODS, "email"
+    )
+    validate_consent_name = validates("consent_name", parse_name)
+    validate_consent_locator = validates("consent_locator", parse_locator)
+    validate_consent_contact_method = ContactFormValidation.validate_contact_method
+    validate_consent_contact = ContactFormValidation.validate_contact
+
     def name(self) -> str:
         return "validate_consent_withdrawal_form"
-
-    def reask_responses(self, slot: str, tracker: Tracker) -> tuple[str, str]:
-        if slot != "consent_contact":
-            return super().reask_responses(slot, tracker)
-        method = tracker.get_slot("consent_contact_method")
-        method = method if method in CONFIRM_METHODS else "email"
-        return f"utter_invalid_contact_{method}", f"utter_explain_contact_{method}"
 
     async def required_slots(
         self,
@@ -98,7 +97,7 @@ class ValidateConsentWithdrawalForm(CountingFormValidation):
         """'Stop using my photos' already says which use: no need to ask. A message that
         names none of the configured uses is asked about, never given a default."""
         text = opening_request(tracker, "request_consent_withdrawal", "consent_purpose")
-        if text is None or _unusable(text):
+        if text is None or unusable(text):
             return {}
         use = uses().named_in(text)
         return {"consent_purpose": use.id} if use else {}
@@ -111,7 +110,7 @@ class ValidateConsentWithdrawalForm(CountingFormValidation):
         if opening and config.use(str(value)):  # extracted from the first message
             return self.accept(tracker, "consent_purpose", value, said=latest_text(tracker))
         text = self.answer_text(tracker, value)
-        if _unusable(text):
+        if unusable(text):
             return self.reject(dispatcher, tracker, "consent_purpose")
         purpose = parse_purpose(text, config)
         if purpose is None and len(words(text)) >= 3:  # described in their own words
@@ -129,37 +128,6 @@ class ValidateConsentWithdrawalForm(CountingFormValidation):
             return cleaned if len(cleaned) >= 3 and words(cleaned) else None
 
         return self.check(dispatcher, tracker, "consent_detail", value, detail)
-
-    def validate_consent_name(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Validation:
-        return self.check(dispatcher, tracker, "consent_name", value, parse_name)
-
-    def validate_consent_locator(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Validation:
-        return self.check(dispatcher, tracker, "consent_locator", value, parse_locator)
-
-    def validate_consent_contact_method(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Validation:
-        text = self.answer_text(tracker, value)
-        method = None if _unusable(text) else parse_contact_method(text, CONFIRM_METHODS)
-        if method is None:
-            return self.reject(dispatcher, tracker, "consent_contact_method")
-        contact = parse_contact(method, text)  # "email me at sam@example.com"
-        if contact is None and method == "post":
-            contact = parse_postal_address(tracker.get_slot("consent_locator") or "")
-        more = {"consent_contact": contact}
-        return self.accept(tracker, "consent_contact_method", method, said=text, **more)
-
-    def validate_consent_contact(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Validation:
-        method = tracker.get_slot("consent_contact_method") or "email"
-        return self.check(
-            dispatcher, tracker, "consent_contact", value, lambda text: parse_contact(method, text)
-        )
 
 
 class ActionAskConsentPurpose(Action):

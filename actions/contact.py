@@ -4,15 +4,22 @@ and normalised (e-mail lower-cased, UK numbers in E.164, postcodes in capitals).
 
 Every form that asks how to reach the resident uses it (sar, consent, handoff,
 marketing), so "email me at sam@example.com" means the same in each. `mask` gives the
-form the bot repeats back ("s…@example.com"), never the whole detail in logs."""
+form the bot repeats back ("s…@example.com"), never the whole detail in logs. Addresses
+are read by casework.contacts.parse_postal_address, as the ledger keys read them."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Collection
 
-from actions.text import clean_text, words
-from casework.contacts import parse_email, parse_postcode, parse_uk_mobile, parse_uk_phone
+from actions.text import words
+from casework.contacts import (
+    MAX_ADDRESS,
+    parse_email,
+    parse_postal_address,
+    parse_postcode,
+    parse_uk_mobile,
+    parse_uk_phone,
+)
 
 __all__ = [
     "METHODS",
@@ -27,10 +34,7 @@ __all__ = [
 ]
 
 METHODS = ("email", "phone", "sms", "post", "chat")
-
-# The same postcode pattern casework.contacts reads, to cut it out of an address.
-_POSTCODE = re.compile(r"\b([A-Z]{1,2}[0-9][A-Z0-9]?) ?([0-9][A-Z]{2})\b", re.IGNORECASE)
-MAX_ADDRESS_CHARS = 200
+MAX_ADDRESS_CHARS = MAX_ADDRESS  # the longest address a record keeps
 
 # The words that name each method, as residents write them.
 METHOD_WORDS: dict[str, frozenset[str]] = {
@@ -43,17 +47,6 @@ METHOD_WORDS: dict[str, frozenset[str]] = {
 # When a form does not offer a method the resident named, the nearest one it does
 # offer: a text is a reply here (handoff) or a call to that phone (SAR).
 _NEAREST = {"sms": ("chat", "phone"), "chat": ("sms",), "phone": ("sms",)}
-
-
-def parse_postal_address(text: str) -> str | None:
-    """An address with a UK postcode and at least a street or place name, cleaned."""
-    postcode = parse_postcode(text)
-    if not postcode or len(text) > MAX_ADDRESS_CHARS:
-        return None
-    rest = _POSTCODE.sub(" ", text)
-    if not re.search(r"[A-Za-z]{3,}", rest):
-        return None
-    return clean_text(text, MAX_ADDRESS_CHARS)
 
 
 def parse_contact_method(text: str, allowed: Collection[str] = METHODS) -> str | None:

@@ -1,5 +1,7 @@
 """The form-validation base class every form's validator extends, and the helpers forms
-share: reading a first message that already answers, and what the resident said.
+share: reading a first message that already answers, what the resident said, the plain
+answers (`validates`: a name, where the records are) and how to reach the resident
+(`ContactFormValidation`: the method, then the detail it needs).
 
 Re-asks are domain responses: a slot's answer that does not validate gets
 `utter_invalid_<slot>` (a short note) the first two times and `utter_explain_<slot>`
@@ -10,13 +12,16 @@ Re-asks are domain responses: a slot's answer that does not validate gets
 from __future__ import annotations
 
 from abc import abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
 from typing import Any
 
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import FormValidationAction
+from rasa_sdk.types import DomainDict
 
+from actions.contact import parse_contact, parse_contact_method, parse_postal_address
 from actions.parsers import parse_yes_no
 from actions.text import (
     MAX_ANSWER_CHARS,
@@ -31,8 +36,16 @@ PLAIN_REASKS = 2
 # What the resident typed for each accepted answer, by slot ({slot: words}): the records
 # keep it beside the parsed value, so staff can see what was actually said.
 SAID_SLOT = "form_said"
+# Longer than any real answer: pasted text, not an answer (the chat takes 1000 characters).
+TOO_LONG = 2 * MAX_ANSWER_CHARS
 
 Validation = dict[str, Any]
+ValidateMethod = Callable[[Any, Any, CollectingDispatcher, Tracker, DomainDict], Validation]
+
+
+def unusable(text: str) -> bool:
+    """Markup, a payload or pasted pages: never an answer, not even cut short."""
+    return looks_like_markup_or_payload(text) or len(text) > TOO_LONG
 
 
 def latest_text(tracker: Tracker) -> str:
@@ -176,12 +189,85 @@ class CountingFormValidation(FormValidationAction):
         Markup, payloads and answers far longer than any real one are rejected before
         parsing: they never reach a record, not even cut short."""
         text = self.answer_text(tracker, value)
-        if looks_like_markup_or_payload(text) or len(text) > 2 * MAX_ANSWER_CHARS:
+        if unusable(text):
             return self.reject(dispatcher, tracker, slot)
         parsed = parser(text)
         if parsed is None:
             return self.reject(dispatcher, tracker, slot)
         return self.accept(tracker, slot, parsed, said=text)
+
+
+def validates(slot: str, parser: Callable[[str], Any]) -> ValidateMethod:
+    """A `validate_<slot>` method that reads the answer with `parser` (None: re-ask).
+    For the plain answers forms share: a name (parse_name), where the records are
+    (parse_locator)."""
+
+    def validate(
+        self: CountingFormValidation,
+        value: Any,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> Validation:
+        return self.check(dispatcher, tracker, slot, value, parser)
+
+    validate.__name__ = f"validate_{slot}"
+    return validate
+
+
+@dataclass(frozen=True)
+class ContactSlots:
+    """A form's "how should we reach you?" pair of slots, and the slot holding the
+    address already given to find the records (used for post when none is given)."""
+
+    method: str
+    contact: str
+    locator: str
+    methods: Collection[str]
+    default: str  # whose re-ask is used while no method is known
+
+
+class ContactFormValidation(CountingFormValidation):
+    """A form that asks how to reach the resident and then the detail that method needs.
+    Subclasses set `contact_slots` and name the two validators:
+    `validate_<method slot> = ContactFormValidation.validate_contact_method` and
+    `validate_<contact slot> = ContactFormValidation.validate_contact`."""
+
+    contact_slots: ContactSlots
+
+    def reask_responses(self, slot: str, tracker: Tracker) -> tuple[str, str]:
+        """The contact's re-ask says what the chosen method needs (an e-mail, a number)."""
+        slots = self.contact_slots
+        if slot != slots.contact:
+            return super().reask_responses(slot, tracker)
+        method = tracker.get_slot(slots.method)
+        method = method if method in slots.methods else slots.default
+        return f"utter_invalid_contact_{method}", f"utter_explain_contact_{method}"
+
+    def validate_contact_method(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Validation:
+        """The method named; a contact given with it ("email me at sam@example.com") is
+        taken at once, and for post the address already given to find the records."""
+        slots = self.contact_slots
+        text = self.answer_text(tracker, value)
+        method = None if unusable(text) else parse_contact_method(text, slots.methods)
+        if method is None:
+            return self.reject(dispatcher, tracker, slots.method)
+        contact = parse_contact(method, text)
+        if contact is None and method == "post":
+            contact = parse_postal_address(tracker.get_slot(slots.locator) or "")
+        more = {slots.contact: contact}
+        return self.accept(tracker, slots.method, method, said=text, **more)
+
+    def validate_contact(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Validation:
+        slots = self.contact_slots
+        method = tracker.get_slot(slots.method) or "email"
+        return self.check(
+            dispatcher, tracker, slots.contact, value, lambda text: parse_contact(method, text)
+        )
 
 
 def form_slot_resets(slots: tuple[str, ...]) -> dict[str, None]:

@@ -14,6 +14,8 @@ MAX_ADDRESS = 200  # longer than any UK postal address; 2 kB of text is not an a
 
 _EMAIL = re.compile(r"[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
 _POSTCODE = re.compile(r"\b([A-Z]{1,2}[0-9][A-Z0-9]?) ?([0-9][A-Z]{2})\b", re.IGNORECASE)
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_MARKUP = re.compile(r"[<>{}\[\]`\\]")  # as actions.text: never part of a contact
 # UK mobiles: 071-075 and 077-079, plus the Isle of Man's 07624 (070 is a "personal
 # number" and 076 a pager: neither can take a text reliably).
 _MOBILE = re.compile(r"\+447(?:[1-57-9]\d{8}|624\d{6})")
@@ -71,14 +73,18 @@ def parse_postcode(text: str) -> str | None:
 
 
 def parse_postal_address(text: str) -> str | None:
-    """A postal address with a UK postcode and something before it (a house number or
-    name and street), tidied to one line with the postcode in its standard form."""
+    """A postal address with a UK postcode and a street, house or place name before it,
+    tidied to one line with the postcode in its standard form. The one reading of an
+    address for every form, record and ledger key; markup never reaches a record."""
+    text = _CONTROL.sub(" ", text)
+    if _MARKUP.search(text):
+        return None
     text = re.sub(r"\s+", " ", text).strip(" ,.")
     postcode = parse_postcode(text)
     if postcode is None or len(text) > MAX_ADDRESS:
         return None
-    rest = _POSTCODE.sub(" ", text)
-    if sum(c.isalnum() for c in rest) < 3:  # a postcode alone does not reach a letterbox
+    # A postcode alone (or with bare numbers) does not reach a letterbox.
+    if not re.search(r"[^\W\d_]{3,}", _POSTCODE.sub(" ", text)):
         return None
     return _POSTCODE.sub(postcode, text, count=1)
 

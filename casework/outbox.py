@@ -2,7 +2,8 @@
 
 Every row names its channel. The web side's SMS sender (webhook.outbox) takes only
 "sms" rows; an "email" row stays pending for an e-mail sender (there is none yet:
-staff see it on the ticket), so nothing meant for an inbox is ever texted."""
+staff see it on the ticket, and the row says why it has not gone), so nothing meant
+for an inbox is ever texted."""
 
 from __future__ import annotations
 
@@ -17,6 +18,8 @@ EMAIL = "email"
 CHANNELS = (SMS, EMAIL)
 PENDING = "pending"  # webhook.outbox.PENDING: a sender of the row's channel picks it up
 BLOCKED = "blocked"  # kept for the record, never sent
+STOPPED = "recipient texted STOP"
+NO_EMAIL_SENDER = "waiting for an e-mail sender: none is configured, so staff send it"
 
 
 def sms_blocked(session: Session, number: str, secret: str) -> bool:
@@ -47,7 +50,7 @@ def queue(
         to=to,
         body=body,
         status=BLOCKED if blocked else PENDING,
-        last_error="recipient texted STOP" if blocked else None,
+        last_error=STOPPED if blocked else NO_EMAIL_SENDER if channel == EMAIL else None,
     )
     session.add(row)
     session.flush()

@@ -73,6 +73,14 @@ class ActionAskSarChange(Action):
         return []
 
 
+def named_in_opening(tracker: Tracker) -> str | None:
+    """Who else the message that started the form named ("your mum"), or None."""
+    named = [
+        who for text in opening_texts(tracker, "sar_form", SAR_SLOTS) if (who := named_other(text))
+    ]
+    return named[-1] if named else None
+
+
 class ActionAskSarForSomeoneElse(Action):
     """A first message that named someone else ("my mum's records") is put to the
     resident as a yes/no with buttons, never recorded on a guess; otherwise the plain
@@ -84,13 +92,9 @@ class ActionAskSarForSomeoneElse(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        named = [
-            who
-            for text in opening_texts(tracker, "sar_form", SAR_SLOTS)
-            if (who := named_other(text))
-        ]
+        named = named_in_opening(tracker)
         if named:
-            dispatcher.utter_message(response="utter_ask_sar_for_someone_else_named", who=named[-1])
+            dispatcher.utter_message(response="utter_ask_sar_for_someone_else_named", who=named)
         else:
             dispatcher.utter_message(response="utter_ask_sar_for_someone_else")
         return []

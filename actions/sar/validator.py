@@ -8,11 +8,19 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.contact import parse_contact, parse_contact_method, parse_postal_address
 from actions.deployment import is_sms
-from actions.forms import CountingFormValidation, Validation, latest_intent, latest_text
+from actions.forms import (
+    ContactFormValidation,
+    ContactSlots,
+    Validation,
+    latest_intent,
+    latest_text,
+    unusable,
+    validates,
+)
 from actions.parsers import date_problem, parse_locator, parse_name, parse_yes_no
 from actions.sar.answers import CHANGEABLE, SAR_CONTACT_METHODS
+from actions.sar.asks import named_in_opening
 from actions.sar.parsers import (
     LEAVE_WORDS,
     names_records,
@@ -22,25 +30,21 @@ from actions.sar.parsers import (
     parse_scope,
     wants_change,
 )
-from actions.text import MAX_ANSWER_CHARS, clean_text, looks_like_markup_or_payload, words
-
-TOO_LONG = 2 * MAX_ANSWER_CHARS  # longer than any real answer: pasted text, not an answer
+from actions.text import clean_text, words
 
 
-def _unusable(text: str) -> bool:
-    return looks_like_markup_or_payload(text) or len(text) > TOO_LONG
+class ValidateSarForm(ContactFormValidation):
+    contact_slots = ContactSlots(
+        "sar_contact_method", "sar_contact", "sar_locator", SAR_CONTACT_METHODS, "post"
+    )
+    validate_sar_name = validates("sar_name", parse_name)
+    validate_sar_subject_name = validates("sar_subject_name", parse_name)
+    validate_sar_locator = validates("sar_locator", parse_locator)
+    validate_sar_contact_method = ContactFormValidation.validate_contact_method
+    validate_sar_contact = ContactFormValidation.validate_contact
 
-
-class ValidateSarForm(CountingFormValidation):
     def name(self) -> str:
         return "validate_sar_form"
-
-    def reask_responses(self, slot: str, tracker: Tracker) -> tuple[str, str]:
-        if slot != "sar_contact":
-            return super().reask_responses(slot, tracker)
-        method = tracker.get_slot("sar_contact_method")
-        method = method if method in SAR_CONTACT_METHODS else "post"
-        return f"utter_invalid_contact_{method}", f"utter_explain_contact_{method}"
 
     async def required_slots(
         self,
@@ -75,7 +79,7 @@ class ValidateSarForm(CountingFormValidation):
         if tracker.get_slot("requested_slot") or tracker.get_slot("sar_scope"):
             return {}
         text = latest_text(tracker)
-        if _unusable(text):
+        if unusable(text):
             return {}
         scope = opening_scope(text)
         if scope is None or date_problem(scope):  # a wrong date is asked about in the form
@@ -84,25 +88,19 @@ class ValidateSarForm(CountingFormValidation):
 
     # ----------------------------------------------------------------- answers
 
-    def validate_sar_name(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Validation:
-        return self.check(dispatcher, tracker, "sar_name", value, parse_name)
-
     def validate_sar_for_someone_else(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Validation:
-        return self.check(dispatcher, tracker, "sar_for_someone_else", value, parse_acting_for)
+        def acting_for(text: str) -> str | None:
+            # "yes" / "no" answer the named question ("Is this request for their
+            # information rather than your own?"), not the plain one, which has two halves.
+            reading = parse_acting_for(text)
+            if reading is None and named_in_opening(tracker):
+                answer = parse_yes_no(text, latest_intent(tracker))
+                reading = None if answer is None else ("other" if answer else "self")
+            return reading
 
-    def validate_sar_subject_name(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Validation:
-        return self.check(dispatcher, tracker, "sar_subject_name", value, parse_name)
-
-    def validate_sar_locator(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Validation:
-        return self.check(dispatcher, tracker, "sar_locator", value, parse_locator)
+        return self.check(dispatcher, tracker, "sar_for_someone_else", value, acting_for)
 
     def validate_sar_scope(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -110,7 +108,7 @@ class ValidateSarForm(CountingFormValidation):
         # From the first message (nothing asked yet) it still needs the resident's "yes".
         opening = not tracker.get_slot("requested_slot")
         text = self.answer_text(tracker, value)
-        parsed = None if _unusable(text) else parse_scope(text)
+        parsed = None if unusable(text) else parse_scope(text)
         if parsed is None:
             return self.reject(dispatcher, tracker, "sar_scope")
         scope, detail = parsed
@@ -130,7 +128,7 @@ class ValidateSarForm(CountingFormValidation):
     ) -> Validation:
         text = self.answer_text(tracker, value)
         detail = clean_text(text)
-        if _unusable(text) or len(detail) < 3:
+        if unusable(text) or len(detail) < 3:
             return self.reject(dispatcher, tracker, "sar_scope_detail")
         problem = date_problem(detail)
         if problem:
@@ -149,7 +147,7 @@ class ValidateSarForm(CountingFormValidation):
         """ "Yes" keeps the scope said in the first message; "change it" asks the scope
         question; a new description ("no, only my rent since 2022") replaces it."""
         text = self.answer_text(tracker, value)
-        if _unusable(text):
+        if unusable(text):
             return self.reject(dispatcher, tracker, "sar_scope_check")
         answer = parse_yes_no(text, latest_intent(tracker))
         if names_records(text) and not (answer is True and len(words(text)) <= 3):
@@ -161,29 +159,6 @@ class ValidateSarForm(CountingFormValidation):
         if answer is True:
             return self.accept(tracker, "sar_scope_check", "yes", said=text)
         return self.reject(dispatcher, tracker, "sar_scope_check")
-
-    def validate_sar_contact_method(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Validation:
-        text = self.answer_text(tracker, value)
-        method = None if _unusable(text) else parse_contact_method(text, SAR_CONTACT_METHODS)
-        if method is None:
-            return self.reject(dispatcher, tracker, "sar_contact_method")
-        # A contact given with the method ("email me at sam@example.com") is used at once;
-        # for post, the address already given to find the records.
-        contact = parse_contact(method, text)
-        if contact is None and method == "post":
-            contact = parse_postal_address(tracker.get_slot("sar_locator") or "")
-        more = {"sar_contact": contact}
-        return self.accept(tracker, "sar_contact_method", method, said=text, **more)
-
-    def validate_sar_contact(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Validation:
-        method = tracker.get_slot("sar_contact_method") or "email"
-        return self.check(
-            dispatcher, tracker, "sar_contact", value, lambda text: parse_contact(method, text)
-        )
 
     def validate_sar_confirm(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict

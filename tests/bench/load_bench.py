@@ -107,10 +107,10 @@ def _sms_resident(stack: Any, phone: str, tally: Tally) -> None:
             tally.error(f"sms {response.status_code}")
             continue
         tally.sids.append(params["MessageSid"])
-        _wait_answered(stack.database_url, params["MessageSid"])  # a resident reads first
+        wait_answered(stack.database_url, params["MessageSid"])  # a resident reads first
 
 
-def _wait_answered(database_url: str, sid: str, timeout: float = 120.0) -> None:
+def wait_answered(database_url: str, sid: str, timeout: float = 120.0) -> None:
     from casework.db import session_scope
     from casework.models import Message
 

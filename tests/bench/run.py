@@ -89,6 +89,9 @@ def main() -> int:
     parser.add_argument("--skip-stack", action="store_true", help="knowledge index only")
     parser.add_argument("--load-only", action="store_true", help="the load and soak run only")
     parser.add_argument(
+        "--records-only", action="store_true", help="the wrong-records residents only"
+    )
+    parser.add_argument(
         "--scaled",
         action="store_true",
         help="the load and soak run only, against the scale-out profile (make run-scaled)",
@@ -113,11 +116,20 @@ def main() -> int:
             finally:
                 scaled.stack.stop()
                 scaled.cleanup()
+    elif args.records_only:
+        from tests.bench.records_bench import run_records_bench
+
+        with tempfile.TemporaryDirectory() as tmp:
+            stack = _start_stack(Path(tmp))
+            try:
+                report["sections"]["Wrong records (scripted residents)"] = run_records_bench(stack)
+            finally:
+                stack.stop()
     elif not args.load_only:
         from tests.bench.knowledge_bench import run_knowledge_bench
 
         report["sections"]["Knowledge index"] = run_knowledge_bench()
-    if not args.skip_stack and not args.scaled:
+    if not (args.skip_stack or args.scaled or args.records_only):
         from tests.bench.dialogue_bench import run_dialogue_bench
         from tests.bench.load_bench import run_load_bench
         from tests.bench.records_bench import run_records_bench
@@ -133,7 +145,7 @@ def main() -> int:
                     )
                     report["sections"]["Dialogue (Rasa + actions)"] = run_dialogue_bench(stack)
                     report["sections"]["Wrong records (scripted residents)"] = run_records_bench(
-                        stack.web_url, stack.database_url
+                        stack
                     )
                     report["sections"]["Web and SMS endpoints"] = run_web_bench(stack)
                 report["sections"]["Load and soak (16 residents, web + SMS)"] = run_load_bench(

@@ -1206,6 +1206,20 @@ def test_contacts_are_normalised_and_masked() -> None:
     assert mask("sms", "+447700900987") == "the number ending 987"
 
 
+def test_one_reading_of_a_postal_address() -> None:
+    """The forms, the records and the ledger keys read an address one way."""
+    from actions import contact
+    from casework import contacts
+
+    assert contact.parse_postal_address is contacts.parse_postal_address
+    read = contacts.parse_postal_address
+    assert read("  4 Elm Close,\n London  nw94ew. ") == "4 Elm Close, London NW9 4EW"
+    assert read("Rose Cottage, NW9 4EW") == "Rose Cottage, NW9 4EW"  # a name, no number
+    assert read("123 NW9 4EW") is None  # numbers and a postcode: no street or place
+    assert read("4 Elm Close <b>NW9 4EW</b>") is None  # markup never reaches a record
+    assert read("4 Elm Close\x00 NW9 4EW") == "4 Elm Close NW9 4EW"
+
+
 def test_one_question_detector() -> None:
     from actions import forms, text
 

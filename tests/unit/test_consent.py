@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from actions.consent import ActionSubmitConsentWithdrawal
+from actions.consent import ActionSubmitConsentWithdrawal, ValidateConsentWithdrawalForm
 from casework import db as casework_db
-from casework import suppressions
+from casework import outbox, suppressions
 from casework.models import ConsentEvent, OutboundMessage, Ticket
 from tests.unit.test_actions import CONSENT, run, tracker
 from tests.unit.test_marketing import SECRET, said, sms_conversation
@@ -44,6 +44,7 @@ def test_the_ledger_row_is_keyed_on_the_email_given_and_confirmed_by_email(db: s
     assert ticket.details["name"] == "Sam Smith" and ticket.contact == "Sam@Example.com"
     # An e-mail row: queued for an e-mail sender, never for the SMS sender.
     assert (row.channel, row.to, row.status) == ("email", "Sam@Example.com", "pending")
+    assert row.last_error == outbox.NO_EMAIL_SENDER  # why it has not gone, for staff
     assert ticket.reference in row.body and "photos and publicity" in row.body
     assert ticket.details["confirmation"] == {"email": "pending"}
     told = "I can't send e-mails myself: Talk2Us will e-mail a confirmation to S…@Example.com"
@@ -56,6 +57,7 @@ def test_a_web_withdrawal_confirmed_by_text_is_texted_to_that_number(db: str) ->
     entry, ticket, [row] = rows(db)
     assert entry.subject_key == suppressions.key_for("sms", "+447700900987", SECRET)
     assert (row.channel, row.status) == ("sms", "pending") and ticket.reference in row.body
+    assert row.last_error is None
     assert "I've sent a text to the number ending 987 to confirm it." in text
 
 
@@ -92,3 +94,30 @@ def test_a_contact_that_cannot_key_the_record_records_nothing(db: str) -> None:
     with casework_db.session_scope(db) as session:
         assert session.scalars(select(Ticket)).all() == []
         assert session.scalars(select(ConsentEvent)).all() == []
+
+
+@pytest.mark.parametrize(
+    ("method_slot", "contact_slot", "locator_slot"),
+    [
+        ("consent_contact_method", "consent_contact", "consent_locator"),
+        ("sar_contact_method", "sar_contact", "sar_locator"),
+    ],
+)
+def test_both_forms_read_how_to_reach_the_resident_one_way(
+    db: str, method_slot: str, contact_slot: str, locator_slot: str
+) -> None:
+    """actions.forms.ContactFormValidation: a contact given with the method is taken at
+    once; post uses the address given to find the records; the re-ask names the method."""
+    from actions.sar.validator import ValidateSarForm
+    from tests.unit.test_actions import slot_events, validate
+
+    form = ValidateSarForm() if method_slot.startswith("sar") else ValidateConsentWithdrawalForm()
+    events, _ = validate(form, method_slot, "email me at Sam@Example.com")
+    assert slot_events(events)[contact_slot] == "sam@example.com"
+    events, _ = validate(form, method_slot, "post", {locator_slot: "4 Elm  Close, nw9 4ew"})
+    assert slot_events(events)[contact_slot] == "4 Elm Close, NW9 4EW"
+    events, _ = validate(form, method_slot, "post", {locator_slot: "T123456"})
+    slots = slot_events(events)  # a tenancy reference is no address: asked next
+    assert (slots[method_slot], slots[contact_slot]) == ("post", None)
+    _, messages = validate(form, contact_slot, "12345", {method_slot: "post"})
+    assert messages[0]["response"] == "utter_invalid_contact_post"

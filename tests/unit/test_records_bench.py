@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.bench.records_bench import load_residents, problems
+from tests.bench.records_bench import (
+    field_of,
+    load_residents,
+    lookup_problems,
+    problems,
+    wrong_by_field,
+)
 
 EMAIL = {"kind": "marketing_opt_out", "channels": ["email"], "contacts": {"email": "a@b.org"}}
 
@@ -47,3 +53,33 @@ def test_the_scripted_residents_each_say_what_they_meant() -> None:
     residents = load_residents()
     assert len(residents) >= 10
     assert all(r["messages"] and r["intended"]["kind"] for r in residents)
+
+
+def test_wrong_records_are_counted_per_field() -> None:
+    wrong = [
+        {"resident": "a", "problems": problems(EMAIL, [record(channels=["sms"], ledger=[])])},
+        {"resident": "b", "problems": problems(EMAIL, [])},
+        {"resident": "c", "problems": problems({"kind": "none"}, [record()])},
+    ]
+    counts = wrong_by_field(wrong)
+    assert (counts["channels"], counts["ledger"], counts["missing"], counts["unasked"]) == (
+        1,
+        1,
+        1,
+        1,
+    )
+    assert counts["contacts"] == 0 and sum(counts.values()) == 4
+
+
+def test_a_lookup_that_does_not_find_the_record_is_wrong() -> None:
+    meant = {**EMAIL, "found_by": {"channel": "email", "contact": "A@B.org"}}
+    found = {"suppressed": True, "reference": "MKT-ABCDEF"}
+    assert lookup_problems(meant, record(), found) == []
+    assert lookup_problems(meant, record(), {**found, "reference": "MKT-OTHER1"})
+    assert lookup_problems(meant, record(), {"suppressed": False, "reference": None})
+    withdrawal = {"kind": "consent_withdrawal", "purpose": "photos", "found_by": meant["found_by"]}
+    got = record(kind="consent_withdrawal", purpose="photos", reference="CON-ABCDEF")
+    listed = {"consent_withdrawn": [{"purpose": "photos", "reference": "CON-ABCDEF"}]}
+    assert lookup_problems(withdrawal, got, listed) == []
+    assert lookup_problems(withdrawal, got, {"consent_withdrawn": []})
+    assert field_of(lookup_problems(withdrawal, got, {})[0]) == "lookup"

@@ -62,3 +62,48 @@ def test_both_buttons_read_as_the_answer_they_say() -> None:
     [response] = DOMAIN["responses"]["utter_ask_sar_for_someone_else_named"]
     readings = {b["title"]: parse_acting_for(b["payload"]) for b in response["buttons"]}
     assert readings == {"Yes, for someone else": "other", "No, it's for me": "self"}
+
+
+def answered(first: str, answer: str, intent: str = "inform") -> dict[str, Any]:
+    """The slots after `answer` to the for-whom question, in a form `first` started."""
+    from actions.sar.validator import ValidateSarForm
+    from tests.unit.test_actions import slot_events
+
+    history = [
+        {"event": "user", "text": first, "parse_data": {"intent": {"name": "request_sar"}}},
+        {"event": "active_loop", "name": "sar_form"},
+        {"event": "slot", "name": "requested_slot", "value": "sar_name"},
+        {"event": "user", "text": "Sam Smith", "parse_data": {"intent": {"name": "inform"}}},
+        {"event": "slot", "name": "requested_slot", "value": "sar_for_someone_else"},
+    ]
+    t = tracker(
+        slots={"requested_slot": "sar_for_someone_else", "sar_name": "Sam Smith"},
+        text=answer,
+        intent=intent,
+        active_loop="sar_form",
+        history=history,
+        candidates={"sar_for_someone_else": answer},
+    )
+    events, _ = run(ValidateSarForm(), t)
+    return slot_events(events)
+
+
+@pytest.mark.parametrize(
+    ("answer", "intent", "reading"),
+    [("yes", "affirm", "other"), ("yes", "inform", "other"), ("nope", "deny", "self")],
+)
+def test_yes_or_no_answers_the_named_question(answer: str, intent: str, reading: str) -> None:
+    """ "Is this request for their information rather than your own?" - "yes"."""
+    slots = answered("I want my mum's records", answer, intent)
+    assert slots["sar_for_someone_else"] == reading
+
+
+def test_yes_to_the_plain_question_is_asked_again() -> None:
+    """ "Your own information, or someone else's?" has two halves: "yes" says neither."""
+    slots = answered("I want a copy of my data", "yes", "affirm")
+    assert slots["sar_for_someone_else"] is None
+
+
+def test_no_its_for_me_is_their_own_after_a_named_person() -> None:
+    slots = answered("my son is typing this for me, I want a copy of my records", "no, it's for me")
+    assert slots["sar_for_someone_else"] == "self"
