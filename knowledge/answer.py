@@ -30,7 +30,7 @@ OVERLAP_WEIGHT = 0.5  # rarity-weighted word overlap beside the cosine when choo
 HINT_MIN = 0.6  # a FAQ entry this close to the question picks its own sentence of the passage
 # Abstention thresholds, calibrated on the project's own examples (see docs in evaluate.py):
 SCOPE_MIN = 0.56  # scope classifier probability (+ FAQ credit) needed to answer
-DENSE_MIN = 0.20  # best passage cosine, unless a FAQ phrasing matches well
+DENSE_MIN = 0.21  # top passage's dense score (passage + best sentence), unless a FAQ matches
 FAQ_FLOOR = 0.55  # FAQ similarity above this adds scope evidence...
 FAQ_CREDIT = 0.8  # ...at this rate
 FAQ_STRONG = 0.68  # a FAQ phrasing this close vouches for a doubtful message

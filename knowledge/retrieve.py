@@ -42,7 +42,8 @@ WEIGHTS = {
     "taxonomy": 0.0,  # bonus x P(same privacy-policy category) for question and passage
     "hub": 0.0,  # minus this x the passage's closeness to questions in general (CSLS)
     "focus": 0.6,  # share of a long message's asking sentences in the fused score
-    "sentence": 0.0,  # share of the passage's best-matching sentence in its dense score
+    # A passage whose one sentence says what was asked should not be diluted by the rest.
+    "sentence": 0.2,  # share of the passage's best-matching sentence in its dense score
 }
 # An index without curated FAQ entries (a notice the project has never seen): the general
 # privacy-policy layers of knowledge.taxonomy carry the ranking. On the landlord notices
@@ -141,13 +142,15 @@ class Retriever:
 
     def _score(self, query: str, qvec: np.ndarray, notice: str | None = None) -> Ranked:
         w = self.w
-        dense = self.b.emb @ qvec  # the question as asked: abstention reads this
+        dense = self.b.emb @ qvec  # the question as asked (abstention reads it)
         scored = dense
         if w["sentence"] and len(self.b.sent_text):
             best = np.full(len(dense), -1.0, dtype=np.float32)
             np.maximum.at(best, self.b.sent_passage, self.b.sent_emb @ qvec)
             best = np.where(best > -1.0, best, dense)
-            scored = (1 - w["sentence"]) * dense + w["sentence"] * best
+            # Abstention reads the same score the ranking used: a passage ranked first for
+            # its one matching sentence must not look unrelated by its whole-passage cosine.
+            dense = scored = (1 - w["sentence"]) * dense + w["sentence"] * best
         if w["expand"]:
             from knowledge.taxonomy import expand_query
 

@@ -239,11 +239,12 @@ EVAL_DIR = Path(__file__).resolve().parents[2] / "knowledge/eval"
 
 # (file, hit@1 floor, hit@3 floor, false-abstention ceiling, out-of-scope abstention floor):
 # regression guards a little below what `privacybot eval --questions` reports (session 8:
-# dev 0.95/0.97/0.00/1.0, resident 0.86/0.92/0.01/0.97, held-out 0.79/0.87/0.03/1.0).
+# dev 0.95/0.97/0.00/1.0, resident 0.86/0.92/0.01/0.97, held-out 0.79/0.87/0.03/1.0;
+# session 13: held-out 0.81/0.87/0.01/1.0).
 QUALITY_FLOORS = [
     (DEV_QUESTIONS, 0.87, 0.95, 0.05, 1.0),
     (EVAL_DIR / "resident_questions.yaml", 0.82, 0.89, 0.03, 0.95),
-    (EVAL_DIR / "heldout_questions.yaml", 0.72, 0.82, 0.06, 0.90),
+    (EVAL_DIR / "heldout_questions.yaml", 0.75, 0.82, 0.06, 0.90),
     # Long stories with the question in the middle (question focus tuned on it: 0.78/0.88).
     (EVAL_DIR / "story_questions.yaml", 0.72, 0.84, 0.04, 1.0),
     # Resident styles (spelling and answer-sentence choice tuned on it, session 11: 0.77/0.86).
