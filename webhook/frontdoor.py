@@ -111,6 +111,22 @@ def _claim(session: Session, message_id: int) -> bool | None:
     return before is not None
 
 
+def _keep_claim(session: Session, message_id: int) -> bool | None:
+    """A message stored claimed by this process: still ours unless it was answered (or
+    released) meanwhile. Never a take-over: Rasa has not seen it."""
+    result = session.execute(
+        update(Message)
+        .where(
+            Message.id == message_id,
+            Message.processed_at.is_(None),
+            Message.claimed_at.is_not(None),
+        )
+        .values(claimed_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    return False if result.rowcount else None  # type: ignore[attr-defined]
+
+
 def renew_claims(state: AppState) -> int:
     """The heartbeat: keep this process's claims fresh while their turns run."""
     ids = state.in_flight_ids()
@@ -190,12 +206,23 @@ def deliver(
         state.outbox.wake.set()
 
 
-def process(state: AppState, message_id: int) -> Outcome:
+def process(state: AppState, message_id: int, claimed: bool = False) -> Outcome:
     """Answer one stored inbound message, after any earlier unanswered message of its
-    conversation (held during an outage). Raises RasaUnavailable (claims released)."""
-    for earlier in _earlier_unanswered(state, message_id):
-        _process_one(state, earlier)
-    return _process_one(state, message_id)
+    conversation (held during an outage). Raises RasaUnavailable (claims released).
+    `claimed`: it was stored claimed by this process (a web request answering its own
+    message); its claim is renewed from here on, through the earlier messages' turns."""
+    if not claimed:
+        for earlier in _earlier_unanswered(state, message_id):
+            _process_one(state, earlier)
+        return _process_one(state, message_id)
+    with state.running(message_id):
+        try:
+            for earlier in _earlier_unanswered(state, message_id):
+                _process_one(state, earlier)
+        except RasaUnavailable:
+            release(state, message_id)  # held with the earlier one, for the retry loop
+            raise
+        return _process_one(state, message_id, claimed=True)
 
 
 def _earlier_unanswered(state: AppState, message_id: int) -> list[int]:
@@ -217,9 +244,9 @@ def _earlier_unanswered(state: AppState, message_id: int) -> list[int]:
         )
 
 
-def _process_one(state: AppState, message_id: int) -> Outcome:
+def _process_one(state: AppState, message_id: int, claimed: bool = False) -> Outcome:
     with state.db() as session:
-        taken_over = _claim(session, message_id)
+        taken_over = _keep_claim(session, message_id) if claimed else _claim(session, message_id)
         if taken_over is None:
             return Outcome(already_processed=True)
         message = session.get(Message, message_id)
