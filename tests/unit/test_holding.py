@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
 
@@ -332,3 +333,29 @@ def test_a_web_message_answered_by_another_worker_returns_that_answer_not_nothin
     data = say(client, "second", cid)
     assert [m["text"] for m in data["messages"]] == ["You said: second"]
     assert rasa.texts_from(cid) == ["hello", "second"]
+
+
+def test_concurrent_turns_share_one_health_check(
+    tmp_path: Path, rasa: FakeRasa, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A stale health answer and eight turns at once: one check of Rasa and the action
+    server, whose answer all eight get, not eight checks of parts already slow."""
+    from webhook import health
+
+    calls: list[float] = []
+    real = health.pair_up
+
+    def slow_pair_up(*args: object) -> bool:
+        calls.append(time.monotonic())
+        time.sleep(0.3)  # a busy Rasa answering /status
+        return real(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(health, "pair_up", slow_pair_up)
+    parts = PartsHealth(settings_for(tmp_path, rasa.url))
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        answers = list(pool.map(lambda _: parts.dialogue_up(), range(8)))
+    assert answers == [True] * 8
+    assert len(calls) == 1
+    rasa.actions_down = True
+    parts.forget()  # a turn failed: the next one checks again, and sees it down
+    assert not parts.dialogue_up() and len(calls) == 2
