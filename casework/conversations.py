@@ -81,6 +81,9 @@ def record_inbound(
     )
     conversation.last_activity_at = utcnow()
     session.add(message)
+    if external_id is None:  # nothing to collide with: no savepoint round trips
+        session.flush()
+        return message
     try:
         with session.begin_nested():
             session.flush()

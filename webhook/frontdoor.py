@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, Select, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from casework import audit, conversations, tickets
 from casework.models import Conversation, ConversationState, Message, utcnow
@@ -111,20 +111,11 @@ def _claim(session: Session, message_id: int) -> bool | None:
     return before is not None
 
 
-def _keep_claim(session: Session, message_id: int) -> bool | None:
-    """A message stored claimed by this process: still ours unless it was answered (or
-    released) meanwhile. Never a take-over: Rasa has not seen it."""
-    result = session.execute(
-        update(Message)
-        .where(
-            Message.id == message_id,
-            Message.processed_at.is_(None),
-            Message.claimed_at.is_not(None),
-        )
-        .values(claimed_at=utcnow())
-        .execution_options(synchronize_session=False)
-    )
-    return False if result.rowcount else None  # type: ignore[attr-defined]
+def _still_ours(message: Message) -> bool:
+    """A message stored claimed by this process (its claim renewed since): ours unless it
+    was answered or released meanwhile. Read, not written: one write transaction fewer
+    per web turn, and SQLite has one writer at a time."""
+    return message.processed_at is None and message.claimed_at is not None
 
 
 def renew_claims(state: AppState) -> int:
@@ -226,10 +217,10 @@ def process(state: AppState, message_id: int, claimed: bool = False) -> Outcome:
 
 
 def _earlier_unanswered(state: AppState, message_id: int) -> list[int]:
-    with state.db() as session:
-        conversation_id = session.scalar(
-            select(Message.conversation_id).where(Message.id == message_id)
-        )
+    conversation_id = (
+        select(Message.conversation_id).where(Message.id == message_id).scalar_subquery()
+    )
+    with state.db() as session:  # one round trip: this runs before every turn
         return list(
             session.scalars(
                 select(Message.id)
@@ -246,11 +237,12 @@ def _earlier_unanswered(state: AppState, message_id: int) -> list[int]:
 
 def _process_one(state: AppState, message_id: int, claimed: bool = False) -> Outcome:
     with state.db() as session:
-        taken_over = _keep_claim(session, message_id) if claimed else _claim(session, message_id)
+        taken_over = False if claimed else _claim(session, message_id)
         if taken_over is None:
             return Outcome(already_processed=True)
-        message = session.get(Message, message_id)
-        assert message is not None
+        message = session.get(Message, message_id, options=[joinedload(Message.conversation)])
+        if message is None or (claimed and not _still_ours(message)):
+            return Outcome(already_processed=True)
         conversation = message.conversation
         if conversation.state == ConversationState.STAFF:
             message.processed_at = utcnow()

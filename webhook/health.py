@@ -18,6 +18,7 @@ from flask import Blueprint, jsonify
 from sqlalchemy import text
 
 from privacybot.settings import Settings
+from webhook.rasa_client import service_session
 from webhook.state import AppState, state
 
 bp = Blueprint("health", __name__)
@@ -82,7 +83,7 @@ class PartsHealth:
     def __init__(self, settings: Settings, max_age: float = 0.5) -> None:
         self.settings = settings
         self.max_age = max_age
-        self._http = requests.Session()
+        self._http = service_session(settings.rasa_instances)
         self._lock = threading.Lock()
         self._checked_at = -1e9
         self._ok = False
