@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session, joinedload
 from casework import audit, conversations, tickets
 from casework.models import Conversation, ConversationState, Message, utcnow
 from webhook import outbox, sms_format
-from webhook.rasa_client import BotMessage, RasaUnavailable
+from webhook.rasa_client import BotMessage, RasaTimedOut, RasaUnavailable
 from webhook.state import AppState
 
 log = logging.getLogger(__name__)
@@ -274,6 +274,12 @@ def _answer_claimed(
             )
         if bot is None:
             bot = _turn(state, conversation_id, rasa_text, message_id)
+    except RasaTimedOut:
+        # Rasa may still take the turn: the claim is left to go stale (no heartbeat now),
+        # and whoever takes it asks the tracker first, so the turn is never run twice.
+        log.warning("message %d: Rasa did not answer in time; kept for a take-over", message_id)
+        state.holding.set()
+        raise
     except RasaUnavailable:
         release(state, message_id)
         state.holding.set()

@@ -27,6 +27,11 @@ class RasaUnavailable(RuntimeError):
     """Rasa did not answer (down, timed out or errored): the message stays unprocessed."""
 
 
+class RasaTimedOut(RasaUnavailable):
+    """Rasa took the message but did not answer in time: the turn may still happen (its
+    answer then lands in the tracker), so it must not be sent again blind."""
+
+
 @dataclass
 class BotMessage:
     text: str
@@ -128,6 +133,8 @@ class RasaClient:
                 if attempt == len(order) - 1:
                     raise RasaUnavailable(str(error)) from error
                 log.warning("Rasa instance %d refused the connection; trying the next", index)
+            except requests.ReadTimeout as error:
+                raise RasaTimedOut(str(error)) from error
             except requests.RequestException as error:
                 raise RasaUnavailable(str(error)) from error
         raise RasaUnavailable("no Rasa instance configured")
