@@ -60,9 +60,15 @@ def channel_of(session: Session, conversation_id: str) -> str:
 
 
 def record_inbound(
-    session: Session, conversation: Conversation, text: str, external_id: str | None = None
+    session: Session,
+    conversation: Conversation,
+    text: str,
+    external_id: str | None = None,
+    claimed: bool = False,
 ) -> Message | None:
-    """Store a resident's message. Returns None for a duplicate (a retried Twilio webhook)."""
+    """Store a resident's message. Returns None for a duplicate (a retried Twilio webhook).
+    `claimed`: stored already claimed by the request that will answer it, so no retry
+    round can take it between the commit and that request's turn."""
     if external_id and session.scalar(select(Message.id).where(Message.external_id == external_id)):
         return None
     message = Message(
@@ -71,9 +77,13 @@ def record_inbound(
         author="resident",
         text=text,
         external_id=external_id,
+        claimed_at=utcnow() if claimed else None,
     )
     conversation.last_activity_at = utcnow()
     session.add(message)
+    if external_id is None:  # nothing to collide with: no savepoint round trips
+        session.flush()
+        return message
     try:
         with session.begin_nested():
             session.flush()

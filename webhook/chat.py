@@ -98,26 +98,32 @@ def post_message() -> Any:
                 conversation = _live_conversation(session, conversation_id)
             else:
                 conversation = conversations.create(session, st.org.id, "web")
-            inbound = conversations.record_inbound(session, conversation, text)
+            inbound = conversations.record_inbound(session, conversation, text, claimed=True)
             assert inbound is not None
             conversation_id, inbound_id = conversation.id, inbound.id
     except OperationalError:
         log.warning("casework database busy: web message not taken, the widget retries")
         return error_response(503, BUSY_TEXT, retry_after=BUSY_RETRY_AFTER)
-    turn = st.turns.submit(frontdoor.process, st, inbound_id)
+    turn = st.turns.submit(frontdoor.process, st, inbound_id, True)
     try:
         # Slower than this (default 2.5 s, below 3 s with room for the request's own
         # work; a normal turn takes 0.1-0.5 s): the holding reply, the answer by polling.
         outcome = turn.result(timeout=st.settings.holding_reply_after)
-    except RasaUnavailable:
+    except RasaUnavailable as error:
         # Stored, not answered yet: the resident is told at once; the retry loop answers
         # once Rasa and the action server are back, and the widget's polling shows it.
+        log.warning("web message %d held: %s", inbound_id, error)
         return _holding(st, conversation_id, inbound_id)
     except TimeoutError:  # slow: the turn goes on and its answer is polled for
         turn.add_done_callback(_log_late_failure)
         return _holding(st, conversation_id, inbound_id)
     except OperationalError:  # stored, but the store is too busy to claim or answer it
         return _holding(st, conversation_id, inbound_id)
+    if outcome.already_processed:
+        # Answered elsewhere (its claim went stale on a stalled machine): what was stored
+        # after it, or the holding reply while that answer is still coming. Never nothing.
+        log.warning("web message %d was answered by another thread", inbound_id)
+        return _stored_answer(st, conversation_id, inbound_id)
     replies = [message_to_dict(m) for m in outcome.replies]
     return jsonify(
         {
@@ -125,6 +131,25 @@ def post_message() -> Any:
             "message_id": inbound_id,
             "messages": replies,
             "with_staff": outcome.with_staff,
+            "cursor": max([inbound_id, *(m["id"] for m in replies)]),
+        }
+    )
+
+
+def _stored_answer(st: Any, conversation_id: str, inbound_id: int) -> Any:
+    with st.db() as session:
+        later = conversations.messages_after(session, conversation_id, inbound_id)
+        replies = [message_to_dict(m) for m in later if m.direction == "out"]
+        conversation = conversations.get(session, conversation_id)
+        with_staff = conversation is not None and conversation.state == ConversationState.STAFF
+    if not replies:
+        return _holding(st, conversation_id, inbound_id)
+    return jsonify(
+        {
+            "conversation_id": conversation_id,
+            "message_id": inbound_id,
+            "messages": replies,
+            "with_staff": with_staff,
             "cursor": max([inbound_id, *(m["id"] for m in replies)]),
         }
     )

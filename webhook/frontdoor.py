@@ -25,12 +25,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, Select, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from casework import audit, conversations, tickets
 from casework.models import Conversation, ConversationState, Message, utcnow
 from webhook import outbox, sms_format
-from webhook.rasa_client import BotMessage, RasaUnavailable
+from webhook.rasa_client import BotMessage, RasaTimedOut, RasaUnavailable
 from webhook.state import AppState
 
 log = logging.getLogger(__name__)
@@ -109,6 +109,13 @@ def _claim(session: Session, message_id: int) -> bool | None:
     if not result.rowcount:  # type: ignore[attr-defined]
         return None
     return before is not None
+
+
+def _still_ours(message: Message) -> bool:
+    """A message stored claimed by this process (its claim renewed since): ours unless it
+    was answered or released meanwhile. Read, not written: one write transaction fewer
+    per web turn, and SQLite has one writer at a time."""
+    return message.processed_at is None and message.claimed_at is not None
 
 
 def renew_claims(state: AppState) -> int:
@@ -190,19 +197,30 @@ def deliver(
         state.outbox.wake.set()
 
 
-def process(state: AppState, message_id: int) -> Outcome:
+def process(state: AppState, message_id: int, claimed: bool = False) -> Outcome:
     """Answer one stored inbound message, after any earlier unanswered message of its
-    conversation (held during an outage). Raises RasaUnavailable (claims released)."""
-    for earlier in _earlier_unanswered(state, message_id):
-        _process_one(state, earlier)
-    return _process_one(state, message_id)
+    conversation (held during an outage). Raises RasaUnavailable (claims released).
+    `claimed`: it was stored claimed by this process (a web request answering its own
+    message); its claim is renewed from here on, through the earlier messages' turns."""
+    if not claimed:
+        for earlier in _earlier_unanswered(state, message_id):
+            _process_one(state, earlier)
+        return _process_one(state, message_id)
+    with state.running(message_id):
+        try:
+            for earlier in _earlier_unanswered(state, message_id):
+                _process_one(state, earlier)
+        except RasaUnavailable:
+            release(state, message_id)  # held with the earlier one, for the retry loop
+            raise
+        return _process_one(state, message_id, claimed=True)
 
 
 def _earlier_unanswered(state: AppState, message_id: int) -> list[int]:
-    with state.db() as session:
-        conversation_id = session.scalar(
-            select(Message.conversation_id).where(Message.id == message_id)
-        )
+    conversation_id = (
+        select(Message.conversation_id).where(Message.id == message_id).scalar_subquery()
+    )
+    with state.db() as session:  # one round trip: this runs before every turn
         return list(
             session.scalars(
                 select(Message.id)
@@ -217,13 +235,14 @@ def _earlier_unanswered(state: AppState, message_id: int) -> list[int]:
         )
 
 
-def _process_one(state: AppState, message_id: int) -> Outcome:
+def _process_one(state: AppState, message_id: int, claimed: bool = False) -> Outcome:
     with state.db() as session:
-        taken_over = _claim(session, message_id)
+        taken_over = False if claimed else _claim(session, message_id)
         if taken_over is None:
             return Outcome(already_processed=True)
-        message = session.get(Message, message_id)
-        assert message is not None
+        message = session.get(Message, message_id, options=[joinedload(Message.conversation)])
+        if message is None or (claimed and not _still_ours(message)):
+            return Outcome(already_processed=True)
         conversation = message.conversation
         if conversation.state == ConversationState.STAFF:
             message.processed_at = utcnow()
@@ -255,6 +274,12 @@ def _answer_claimed(
             )
         if bot is None:
             bot = _turn(state, conversation_id, rasa_text, message_id)
+    except RasaTimedOut:
+        # Rasa may still take the turn: the claim is left to go stale (no heartbeat now),
+        # and whoever takes it asks the tracker first, so the turn is never run twice.
+        log.warning("message %d: Rasa did not answer in time; kept for a take-over", message_id)
+        state.holding.set()
+        raise
     except RasaUnavailable:
         release(state, message_id)
         state.holding.set()

@@ -18,6 +18,7 @@ from flask import Blueprint, jsonify
 from sqlalchemy import text
 
 from privacybot.settings import Settings
+from webhook.rasa_client import service_session
 from webhook.state import AppState, state
 
 bp = Blueprint("health", __name__)
@@ -73,23 +74,48 @@ def database_up(st: AppState) -> bool:
 
 class PartsHealth:
     """Rasa + actions, checked at most every `max_age` seconds per process (a turn costs
-    one loopback GET at worst; a down part is checked again on the next message)."""
+    one loopback GET at worst; a down part is checked again on the next message).
+
+    Single-flight: while one check runs, concurrent turns wait for its answer instead of
+    each sending their own (under load a stale answer would otherwise multiply the
+    GETs to the very parts that are slow to answer them)."""
 
     def __init__(self, settings: Settings, max_age: float = 0.5) -> None:
         self.settings = settings
         self.max_age = max_age
-        self._http = requests.Session()
+        self._http = service_session(settings.rasa_instances)
         self._lock = threading.Lock()
         self._checked_at = -1e9
         self._ok = False
+        self._in_flight: threading.Event | None = None
 
     def dialogue_up(self) -> bool:
         with self._lock:
             if self._ok and time.monotonic() - self._checked_at < self.max_age:
                 return True
-        ok = pair_up(self.settings, self._http)
+            flight = self._in_flight
+            if flight is None:
+                self._in_flight = threading.Event()
+        if flight is not None:
+            return self._await(flight)
+        return self._check()
+
+    def _await(self, flight: threading.Event) -> bool:
+        # Every pair checked in turn, each part with its own timeout, and some slack.
+        flight.wait(2 * CHECK_TIMEOUT * max(len(self.settings.dialogue_pairs), 1) + 1.0)
         with self._lock:
-            self._ok, self._checked_at = ok, time.monotonic()
+            return self._ok
+
+    def _check(self) -> bool:
+        ok = False
+        try:
+            ok = pair_up(self.settings, self._http)
+        finally:
+            with self._lock:
+                self._ok, self._checked_at = ok, time.monotonic()
+                flight, self._in_flight = self._in_flight, None
+            if flight is not None:
+                flight.set()
         return ok
 
     def forget(self) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,6 +25,11 @@ MESSAGE_ID_KEY = "privacybot_message_id"
 
 class RasaUnavailable(RuntimeError):
     """Rasa did not answer (down, timed out or errored): the message stays unprocessed."""
+
+
+class RasaTimedOut(RasaUnavailable):
+    """Rasa took the message but did not answer in time: the turn may still happen (its
+    answer then lands in the tracker), so it must not be sent again blind."""
 
 
 @dataclass
@@ -78,6 +84,19 @@ def answer_from_events(events: Any, message_id: int) -> list[BotMessage] | None:
     return replies if found else None
 
 
+def service_session(urls: Sequence[str]) -> requests.Session:
+    """A pooled session for our own services (Rasa, the action server). The environment's
+    proxy and CA-bundle settings are read once here, not on every request (requests
+    otherwise walks os.environ and looks for a .netrc on each call: about a millisecond
+    of CPU per turn)."""
+    http = requests.Session()
+    http.trust_env = False
+    if urls:
+        http.proxies.update(requests.utils.get_environ_proxies(urls[0]))
+    http.verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
+    return http
+
+
 def instance_order(sender: str, count: int) -> list[int]:
     """Which Rasa instance a conversation goes to first, then where it falls over to: a
     stable hash of its id, the same in every web worker and on every web machine."""
@@ -97,7 +116,7 @@ class RasaClient:
         self.token = token
         self.timeout = timeout
         # One pooled HTTP session per process: keeps loopback connections warm.
-        self._http = requests.Session()
+        self._http = service_session(self.base_urls)
 
     def _post(self, sender: str, path: str, **kwargs: Any) -> requests.Response:
         return self._request("POST", sender, path, **kwargs)
@@ -114,6 +133,8 @@ class RasaClient:
                 if attempt == len(order) - 1:
                     raise RasaUnavailable(str(error)) from error
                 log.warning("Rasa instance %d refused the connection; trying the next", index)
+            except requests.ReadTimeout as error:
+                raise RasaTimedOut(str(error)) from error
             except requests.RequestException as error:
                 raise RasaUnavailable(str(error)) from error
         raise RasaUnavailable("no Rasa instance configured")

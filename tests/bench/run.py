@@ -9,6 +9,7 @@ import argparse
 import json
 import os
 import platform
+import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -71,6 +72,13 @@ def _start_scaled(tmp: Path):  # noqa: ANN202 - a privacybot.scaled.ScaledStack
     return scaled
 
 
+def _keep_logs(tmp: Path, out: Path) -> None:
+    """The processes' logs outlive the throwaway data directory: a lost message is
+    looked up there."""
+    if (tmp / "logs").is_dir():
+        shutil.copytree(tmp / "logs", out / "logs", dirs_exist_ok=True)
+
+
 def _markdown(report: dict[str, Any]) -> str:
     lines = [
         "# privacybot benchmark report",
@@ -115,6 +123,7 @@ def main() -> int:
                 )
             finally:
                 scaled.stack.stop()
+                _keep_logs(Path(tmp), out)
                 scaled.cleanup()
     elif args.records_only:
         from tests.bench.records_bench import run_records_bench
@@ -153,6 +162,7 @@ def main() -> int:
                 )
             finally:
                 stack.stop()
+                _keep_logs(Path(tmp), out)
     (out / "report.json").write_text(json.dumps(report, indent=2))
     (out / "report.md").write_text(_markdown(report))
     print(_markdown(report))

@@ -3,8 +3,10 @@ that Rasa already took is answered from its tracker, never sent to Rasa twice.""
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
@@ -12,7 +14,7 @@ from casework.db import session_scope
 from casework.models import Message
 from tests.browser.fake_rasa import FakeRasa
 from webhook import frontdoor
-from webhook.rasa_client import MESSAGE_ID_KEY, answer_from_events
+from webhook.rasa_client import MESSAGE_ID_KEY, RasaUnavailable, answer_from_events
 from webhook.state import state
 
 
@@ -106,3 +108,27 @@ def test_the_answer_is_read_from_rasa_tracker_events() -> None:
     assert answer.text == "Pick one" and answer.buttons == [{"title": "Yes", "payload": "/affirm"}]
     assert answer_from_events(events, 9) is None
     assert answer_from_events([{"event": "user", "metadata": {MESSAGE_ID_KEY: 5}}], 5) == []
+
+
+def test_a_turn_rasa_answers_after_the_client_gave_up_is_answered_once_from_the_tracker(
+    app: Flask, client: FlaskClient, rasa: FakeRasa
+) -> None:
+    """Rasa slower than the client's timeout still takes the turn: the retry must not
+    send the message again (a form would take the same answer twice) but deliver the
+    late answer Rasa recorded."""
+    st = state(app)
+    cid, message_id = held_message(client, rasa, "are you slow")
+    st.rasa.timeout = 0.3
+    rasa.delay = 1.0
+    with pytest.raises(RasaUnavailable):
+        frontdoor.process(st, message_id)
+    st.rasa.timeout, rasa.delay = 25.0, 0.0
+    time.sleep(1.0)  # Rasa finishes the turn the client gave up on
+    assert rasa.texts_from(cid) == ["are you slow"]
+    # Not retried while its claim is fresh; taken over once it is stale.
+    assert frontdoor.replay_unprocessed(st, older_than=timedelta(0)) == 0
+    age_claim(app, message_id)
+    assert frontdoor.replay_unprocessed(st, older_than=timedelta(0)) == 1
+    assert rasa.texts_from(cid) == ["are you slow"]  # one turn, not two
+    assert bot_texts(client, cid, message_id) == ["You said: are you slow"]
+    assert frontdoor.replay_unprocessed(st, older_than=timedelta(0)) == 0

@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import select
+from sqlalchemy import select, update
 from twilio.request_validator import RequestValidator
 
 from casework.db import session_scope
@@ -21,7 +23,7 @@ from tests.browser.fake_rasa import FakeRasa
 from tests.browser.webapp import settings_for
 from webhook import create_app, frontdoor, sms_format
 from webhook.health import PartsHealth
-from webhook.state import state
+from webhook.state import AppState, state
 
 PUBLIC = "https://privacy.example.org"
 
@@ -281,3 +283,79 @@ def test_action_servers_must_pair_with_the_rasa_instances(tmp_path: Path) -> Non
     )
     with pytest.raises(ConfigError, match="one per Rasa"):
         settings.dialogue_pairs  # noqa: B018
+
+
+def test_a_retry_round_never_takes_a_fresh_web_message_from_its_own_request(
+    app: Flask, client: FlaskClient, rasa: FakeRasa, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Under load a request's turn may start a moment after its message is stored; a
+    retry round replaying held messages (1 s old) in that moment must leave it alone, or
+    the request answers HTTP 200 with no message and the answer only shows on polling."""
+    st = state(app)
+    cid = say(client, "hello")["conversation_id"]
+    st.holding.set()  # another turn was held just now: the retry loop replays eagerly
+    monkeypatch.setattr(frontdoor, "HELD_REPLAY_AFTER", timedelta(0))
+    earlier = frontdoor._earlier_unanswered
+    replayed: list[int] = []
+    raced = False
+
+    def retry_round_first(state_: AppState, message_id: int) -> list[int]:
+        nonlocal raced
+        if not raced:  # the request's turn is slow to start: the retry round runs first
+            raced = True
+            replayed.append(frontdoor.replay_round(state_))
+        return earlier(state_, message_id)
+
+    monkeypatch.setattr(frontdoor, "_earlier_unanswered", retry_round_first)
+    data = say(client, "second", cid)
+    assert replayed == [0]  # the round took nothing: the request had claimed its message
+    assert [m["text"] for m in data["messages"]] == ["You said: second"]
+    assert rasa.texts_from(cid) == ["hello", "second"]  # asked once
+    assert all(m.processed_at for m in inbound_rows(app))
+
+
+def test_a_web_message_answered_by_another_worker_returns_that_answer_not_nothing(
+    app: Flask, client: FlaskClient, rasa: FakeRasa, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its claim went stale (a stalled machine) and another worker answered it: the
+    request returns the stored answer rather than an empty 200."""
+    cid = say(client, "hello")["conversation_id"]
+    real = frontdoor._process_one
+
+    def answered_elsewhere(state_: AppState, message_id: int, **_: bool) -> frontdoor.Outcome:
+        # Another worker took the (stale) claim and answered first.
+        with state_.db() as session:
+            session.execute(update(Message).where(Message.id == message_id).values(claimed_at=None))
+        real(state_, message_id)
+        return frontdoor.Outcome(already_processed=True)
+
+    monkeypatch.setattr(frontdoor, "_process_one", answered_elsewhere)
+    data = say(client, "second", cid)
+    assert [m["text"] for m in data["messages"]] == ["You said: second"]
+    assert rasa.texts_from(cid) == ["hello", "second"]
+
+
+def test_concurrent_turns_share_one_health_check(
+    tmp_path: Path, rasa: FakeRasa, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A stale health answer and eight turns at once: one check of Rasa and the action
+    server, whose answer all eight get, not eight checks of parts already slow."""
+    from webhook import health
+
+    calls: list[float] = []
+    real = health.pair_up
+
+    def slow_pair_up(*args: object) -> bool:
+        calls.append(time.monotonic())
+        time.sleep(0.3)  # a busy Rasa answering /status
+        return real(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(health, "pair_up", slow_pair_up)
+    parts = PartsHealth(settings_for(tmp_path, rasa.url))
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        answers = list(pool.map(lambda _: parts.dialogue_up(), range(8)))
+    assert answers == [True] * 8
+    assert len(calls) == 1
+    rasa.actions_down = True
+    parts.forget()  # a turn failed: the next one checks again, and sees it down
+    assert not parts.dialogue_up() and len(calls) == 2
