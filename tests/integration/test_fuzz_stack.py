@@ -54,7 +54,8 @@ _message = st.fixed_dictionaries(
     {"text": _text},
     optional={
         "conversation_id": st.one_of(
-            *[st.sampled_from(["known"] * 6 + ["../etc/passwd", "", "%00", "a" * 200])] * 3,
+            *[st.just("known")] * 4,  # the per-conversation path, as the widget uses it
+            st.sampled_from(["../etc/passwd", "", "%00", "a" * 200]),
             st.uuids().map(lambda u: u.hex),
             _json,
         ),
@@ -155,7 +156,7 @@ def test_any_chat_post_is_answered_whole_or_refused_politely(
 def test_the_chat_fuzz_reached_both_paths(stack: Any) -> None:
     """The pass above is only worth something if it got past validation, many times."""
     assert _Chat.accepted >= 15, _Chat.statuses
-    assert len(set(_Chat.known)) < _Chat.accepted, "no message went to a known conversation"
+    assert _Chat.accepted - len(set(_Chat.known)) >= 2, "few messages to a known conversation"
 
 
 # --- /sms/inbound ---------------------------------------------------------------------------
