@@ -96,5 +96,30 @@ def test_proxy_hops_and_hsts_over_the_real_web_process(tmp_path: Path, rasa: Fak
         assert first.headers["Strict-Transport-Security"] == "max-age=31536000"
         spoofed = [new_chat(f"{own}, 203.0.113.3") for own in ("9.9.9.9", "8.8.8.8")]
         assert [r.status_code for r in spoofed] == [200, 429]
+        _assert_https_page_headers_and_cookie(stack.web_url)
     finally:
         stack.stop()
+
+
+def _assert_https_page_headers_and_cookie(web_url: str) -> None:
+    """A page through the https proxy: CSP, framing, sniffing and referrer headers, and
+    the session cookie Secure, HttpOnly, SameSite and host-only (the __Host- prefix)."""
+    import requests
+
+    from tests.integration.test_security_stack import session_cookie
+    from webhook.security import CSP
+
+    page = requests.get(
+        f"{web_url}/inbox/login", headers={"X-Forwarded-Proto": "https"}, timeout=30
+    )
+    assert page.status_code == 200
+    assert page.headers["Content-Security-Policy"] == CSP
+    assert "frame-ancestors 'none'" in CSP and "unsafe-inline" not in CSP
+    assert page.headers["X-Frame-Options"] == "DENY"
+    assert page.headers["X-Content-Type-Options"] == "nosniff"
+    assert page.headers["Referrer-Policy"] == "same-origin"
+    assert page.headers["Strict-Transport-Security"] == "max-age=31536000"
+    name, flags = session_cookie(page)
+    assert name == "__Host-session"
+    assert {"secure", "httponly", "samesite", "path"} <= set(flags) and "domain" not in flags
+    assert flags["samesite"] == "SameSite=Lax" and flags["path"] == "Path=/"
