@@ -8,30 +8,14 @@ from typing import Any
 import pytest
 import requests
 
+from tests.web_checks import assert_page_security_headers, session_cookie
+
 pytestmark = pytest.mark.integration
-
-
-def session_cookie(response: requests.Response) -> tuple[str, dict[str, str]]:
-    """The session cookie's name and attributes (lower-cased name -> as sent). Flask-Login
-    also clears an empty remember_token cookie, so there is more than one Set-Cookie."""
-    cookies = response.raw.headers.getlist("Set-Cookie")
-    found = [c for c in cookies if "session=" in c.split(";")[0]]
-    assert len(found) == 1, cookies
-    name_value, *attributes = (part.strip() for part in found[0].split(";"))
-    return name_value.split("=", 1)[0], {a.split("=")[0].lower(): a for a in attributes}
 
 
 @pytest.mark.parametrize("path", ["/", "/inbox/login"])
 def test_pages_carry_csp_framing_sniffing_and_referrer_headers(stack: Any, path: str) -> None:
-    headers = requests.get(stack.web_url + path, timeout=30).headers
-    csp = headers["Content-Security-Policy"]
-    for directive in ("default-src 'self'", "script-src 'self'", "frame-ancestors 'none'"):
-        assert directive in csp
-    assert "unsafe-inline" not in csp
-    assert headers["X-Frame-Options"] == "DENY"
-    assert headers["X-Content-Type-Options"] == "nosniff"
-    assert headers["Referrer-Policy"] == "same-origin"
-    assert "Strict-Transport-Security" not in headers  # plain http: no HSTS
+    assert_page_security_headers(requests.get(stack.web_url + path, timeout=30).headers, False)
 
 
 def test_api_answers_are_not_sniffed_or_cached(stack: Any) -> None:

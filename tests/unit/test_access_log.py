@@ -3,15 +3,14 @@ routes and statuses but no conversation ids or query strings (phone numbers, cur
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import requests
 
-from privacybot.runner import _spawn, build_processes, free_port, make_stack
+from privacybot.runner import free_port
 from tests.browser.fake_rasa import FakeRasa
-from tests.unit.test_dev_tools import _env
+from tests.web_process import real_web_process, web_env
 from webhook.accesslog import redact_path
 
 
@@ -24,28 +23,14 @@ def test_redact_path() -> None:
 
 
 def test_the_web_process_logs_no_conversation_ids(tmp_path: Path, rasa: FakeRasa) -> None:
-    env = _env(tmp_path, WEB_PORT=str(free_port()), RASA_PORT=str(urlsplit(rasa.url).port))
+    env = web_env(tmp_path, WEB_PORT=str(free_port()), RASA_PORT=str(urlsplit(rasa.url).port))
     env["DATABASE_URL"] = f"sqlite:///{tmp_path / 'casework.db'}"  # the fake Rasa writes here
-    saved = dict(os.environ)
-    os.environ.clear()
-    os.environ.update(env)
-    try:
-        stack = make_stack()
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
-    [web] = [p for p in build_processes(stack) if p.name == "web"]
-    stack.processes = [web]
-    _spawn(web, tmp_path / "logs")
-    try:
-        stack.wait_ready(timeout=60)
+    with real_web_process(env, tmp_path / "logs") as stack:
         reply = requests.post(f"{stack.web_url}/api/chat", json={"text": "hi"}, timeout=30)
         cid = reply.json()["conversation_id"]
         history = f"{stack.web_url}/api/chat/{cid}/messages?after=0"
         assert requests.get(history, timeout=10).status_code == 200
         requests.get(f"{stack.web_url}/dev/phone/messages?phone=07700900123", timeout=10)
-    finally:
-        stack.stop()
     log = (tmp_path / "logs" / "web.log").read_text()
     assert '"POST /api/chat HTTP/1.1" 200' in log
     assert '"GET /api/chat/:id/messages HTTP/1.1" 200' in log

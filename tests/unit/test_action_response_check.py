@@ -3,13 +3,7 @@ built once, accepts and refuses exactly what Rasa's own check does."""
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-
-from privacybot.runner import BOT_DIR, RASA_BIN
-
-RASA_PYTHON = RASA_BIN.parent / "python"
+from tests.rasa_env import run_in_rasa_env
 
 # Runs in the Rasa environment with bot/ on the path, as `rasa run` does.
 _CHECK = """
@@ -69,19 +63,7 @@ print(json.dumps(report))
 
 
 def test_the_check_accepts_and_refuses_what_rasas_own_does_with_one_validator() -> None:
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    env["RASA_TELEMETRY_ENABLED"] = "false"
-    env["PYTHONPATH"] = str(BOT_DIR)
-    done = subprocess.run(
-        [str(RASA_PYTHON), "-c", _CHECK],
-        check=True,
-        env=env,
-        cwd=BOT_DIR,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    report = json.loads(done.stdout.strip().splitlines()[-1])
+    report = run_in_rasa_env(_CHECK)
     assert report["patched"]
     assert report["same"] == [True] * 5
     assert report["invalid"] == ["error"] * 4

@@ -5,7 +5,6 @@ not come through a proxy, and production refuses to start with it on."""
 from __future__ import annotations
 
 import dataclasses
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -14,9 +13,10 @@ import pytest
 import requests
 from flask.testing import FlaskClient
 
-from privacybot.settings import PROJECT_ROOT, ConfigError, load_settings
+from privacybot.settings import ConfigError, load_settings
 from tests.browser.fake_rasa import FakeRasa
 from tests.browser.webapp import settings_for
+from tests.web_process import real_web_process, web_env
 from webhook import create_app
 
 PHONE_QUERY = "/dev/phone/messages?phone=07700900123"
@@ -67,24 +67,10 @@ def test_production_refuses_dev_tools(tmp_path: Path, rasa: FakeRasa, monkeypatc
         load_settings()
 
 
-def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("DEV_TOOLS", "PRIVACYBOT_ENV")}
-    env.update(
-        DATA_DIR=str(tmp_path),
-        DATABASE_URL=f"sqlite:///{tmp_path / 'c.db'}",
-        SECRET_KEY="k",
-        RASA_TOKEN="t",
-        TWILIO_AUTH_TOKEN="t",
-        PYTHONPATH=str(PROJECT_ROOT),
-        **extra,
-    )
-    return env
-
-
 def test_privacybot_run_in_production_with_dev_tools_does_not_start(tmp_path: Path) -> None:
     done = subprocess.run(
         [sys.executable, "-m", "privacybot.cli", "run"],
-        env=_env(tmp_path, PRIVACYBOT_ENV="production", DEV_TOOLS="1"),
+        env=web_env(tmp_path, PRIVACYBOT_ENV="production", DEV_TOOLS="1"),
         capture_output=True,
         text=True,
         timeout=60,
@@ -104,25 +90,11 @@ def test_make_run_turns_dev_tools_on_for_the_demo_only() -> None:
 @pytest.mark.parametrize("dev_tools", ["", "1"])
 def test_the_real_web_process(tmp_path: Path, dev_tools: str) -> None:
     """gunicorn as `privacybot run` starts it, with and without DEV_TOOLS."""
-    from privacybot.runner import _spawn, build_processes, free_port, make_stack
+    from privacybot.runner import free_port
 
-    env = _env(tmp_path, WEB_PORT=str(free_port()))
+    env = web_env(tmp_path, WEB_PORT=str(free_port()))
     if dev_tools:
         env["DEV_TOOLS"] = dev_tools
-    saved = dict(os.environ)
-    os.environ.clear()
-    os.environ.update(env)
-    try:
-        stack = make_stack()
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
-    [web] = [p for p in build_processes(stack) if p.name == "web"]
-    stack.processes = [web]
-    _spawn(web, tmp_path / "logs")
-    try:
-        stack.wait_ready(timeout=60)
+    with real_web_process(env, tmp_path / "logs") as stack:
         response = requests.get(stack.web_url + PHONE_QUERY, timeout=10)
-    finally:
-        stack.stop()
     assert response.status_code == (200 if dev_tools else 404)

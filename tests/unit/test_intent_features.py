@@ -3,13 +3,8 @@ exactly those of the FeatureUnion it was trained with."""
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-
-from privacybot.runner import BOT_DIR, MODEL_PATH, RASA_BIN
-
-RASA_PYTHON = RASA_BIN.parent / "python"
+from privacybot.runner import MODEL_PATH
+from tests.rasa_env import run_in_rasa_env
 
 # Runs in the Rasa environment, in bot/, on the trained model's own classifier.
 _CHECK = """
@@ -71,19 +66,7 @@ print(json.dumps({
 
 
 def test_own_feature_stacking_predicts_exactly_what_the_feature_union_did() -> None:
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    env["RASA_TELEMETRY_ENABLED"] = "false"
-    env["PYTHONPATH"] = str(BOT_DIR)
-    done = subprocess.run(
-        [str(RASA_PYTHON), "-c", _CHECK, str(MODEL_PATH)],
-        check=True,
-        env=env,
-        cwd=BOT_DIR,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    report = json.loads(done.stdout.strip().splitlines()[-1])
+    report = run_in_rasa_env(_CHECK, str(MODEL_PATH))
     assert report["texts"] > 500
     assert report["union_transform_calls"] == 0
     assert report["same_matrix"]

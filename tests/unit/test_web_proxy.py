@@ -53,15 +53,14 @@ def test_hsts_only_when_served_over_https(tmp_path: Path, rasa: FakeRasa) -> Non
 
 def test_proxy_hops_and_hsts_over_the_real_web_process(tmp_path: Path, rasa: FakeRasa) -> None:
     """gunicorn as `privacybot run` starts it, configured as behind one https proxy."""
-    import os
     from urllib.parse import urlsplit
 
     import requests
 
-    from privacybot.runner import _spawn, build_processes, free_port, make_stack
-    from tests.unit.test_dev_tools import _env
+    from privacybot.runner import free_port
+    from tests.web_process import real_web_process, web_env
 
-    env = _env(
+    env = web_env(
         tmp_path,
         WEB_PORT=str(free_port()),
         RASA_PORT=str(urlsplit(rasa.url).port),
@@ -69,19 +68,7 @@ def test_proxy_hops_and_hsts_over_the_real_web_process(tmp_path: Path, rasa: Fak
         PUBLIC_BASE_URL="https://privacy.example.org",
     )
     env["DATABASE_URL"] = f"sqlite:///{tmp_path / 'casework.db'}"  # the fake Rasa writes here
-    saved = dict(os.environ)
-    os.environ.clear()
-    os.environ.update(env)
-    try:
-        stack = make_stack()
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
-    [web] = [p for p in build_processes(stack) if p.name == "web"]
-    stack.processes = [web]
-    _spawn(web, tmp_path / "logs")
-    try:
-        stack.wait_ready(timeout=60)
+    with real_web_process(env, tmp_path / "logs") as stack:
 
         def new_chat(forwarded_for: str) -> requests.Response:
             return requests.post(
@@ -97,8 +84,6 @@ def test_proxy_hops_and_hsts_over_the_real_web_process(tmp_path: Path, rasa: Fak
         spoofed = [new_chat(f"{own}, 203.0.113.3") for own in ("9.9.9.9", "8.8.8.8")]
         assert [r.status_code for r in spoofed] == [200, 429]
         _assert_https_page_headers_and_cookie(stack.web_url)
-    finally:
-        stack.stop()
 
 
 def _assert_https_page_headers_and_cookie(web_url: str) -> None:
@@ -106,7 +91,7 @@ def _assert_https_page_headers_and_cookie(web_url: str) -> None:
     the session cookie Secure, HttpOnly, SameSite and host-only (the __Host- prefix)."""
     import requests
 
-    from tests.integration.test_security_stack import session_cookie
+    from tests.web_checks import assert_page_security_headers, session_cookie
     from webhook.security import CSP
 
     page = requests.get(
@@ -114,11 +99,7 @@ def _assert_https_page_headers_and_cookie(web_url: str) -> None:
     )
     assert page.status_code == 200
     assert page.headers["Content-Security-Policy"] == CSP
-    assert "frame-ancestors 'none'" in CSP and "unsafe-inline" not in CSP
-    assert page.headers["X-Frame-Options"] == "DENY"
-    assert page.headers["X-Content-Type-Options"] == "nosniff"
-    assert page.headers["Referrer-Policy"] == "same-origin"
-    assert page.headers["Strict-Transport-Security"] == "max-age=31536000"
+    assert_page_security_headers(page.headers, True)
     name, flags = session_cookie(page)
     assert name == "__Host-session"
     assert {"secure", "httponly", "samesite", "path"} <= set(flags) and "domain" not in flags

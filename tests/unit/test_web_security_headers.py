@@ -15,6 +15,7 @@ from casework import staff
 from casework.db import session_scope
 from tests.browser.fake_rasa import FakeRasa
 from tests.browser.webapp import settings_for
+from tests.web_checks import assert_page_security_headers, cookie_attributes
 from webhook import create_app
 from webhook.state import state
 
@@ -43,19 +44,14 @@ def _sign_in(client: FlaskClient, base_url: str) -> str:
     return response.headers["Set-Cookie"]
 
 
-def _attributes(set_cookie: str) -> tuple[str, set[str]]:
-    name_value, *attributes = (part.strip() for part in set_cookie.split(";"))
-    return name_value.split("=", 1)[0], {a.split("=")[0].lower() for a in attributes}
-
-
 def test_session_cookie_over_https_is_secure_httponly_samesite(
     tmp_path: Path, rasa: FakeRasa
 ) -> None:
     app = _app(tmp_path, rasa, public_base_url="https://privacy.example.org")
     cookie = _sign_in(app.test_client(), "https://privacy.example.org")
-    name, flags = _attributes(cookie)
+    name, flags = cookie_attributes(cookie)
     assert name == "__Host-session"
-    assert {"secure", "httponly", "samesite", "path"} <= flags and "domain" not in flags
+    assert {"secure", "httponly", "samesite", "path"} <= set(flags) and "domain" not in flags
     assert "SameSite=Lax" in cookie and "Path=/" in cookie
 
 
@@ -64,23 +60,16 @@ def test_session_cookie_over_http_is_httponly_samesite_not_secure(
 ) -> None:
     app = _app(tmp_path, rasa)
     cookie = _sign_in(app.test_client(), "http://127.0.0.1:8000")
-    name, flags = _attributes(cookie)
+    name, flags = cookie_attributes(cookie)
     assert name == "privacybot_session"
-    assert {"httponly", "samesite"} <= flags and "secure" not in flags
+    assert {"httponly", "samesite"} <= set(flags) and "secure" not in flags
 
 
 @pytest.mark.parametrize("path", ["/", "/inbox/login"])
 def test_pages_carry_csp_framing_and_sniffing_headers(
     tmp_path: Path, rasa: FakeRasa, path: str
 ) -> None:
-    headers = _app(tmp_path, rasa).test_client().get(path).headers
-    csp = headers["Content-Security-Policy"]
-    for directive in ("default-src 'self'", "script-src 'self'", "frame-ancestors 'none'"):
-        assert directive in csp
-    assert "unsafe-inline" not in csp
-    assert headers["X-Frame-Options"] == "DENY"
-    assert headers["X-Content-Type-Options"] == "nosniff"
-    assert headers["Referrer-Policy"] == "same-origin"
+    assert_page_security_headers(_app(tmp_path, rasa).test_client().get(path).headers, False)
 
 
 def test_staff_and_api_answers_are_not_cached(tmp_path: Path, rasa: FakeRasa) -> None:
