@@ -79,6 +79,7 @@ def run_knowledge_bench(data_dir: Path | str | None = None, with_external: bool 
             "followup_questions",
             "blind_d_questions",
             "blind_e_questions",
+            "blind_f_questions",
         ):
             if (eval_dir / f"{name}.yaml").exists():
                 held = eval_questions(eval_dir / f"{name}.yaml")
