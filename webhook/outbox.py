@@ -127,6 +127,13 @@ def for_address(session: Session, address: str, limit: int = 200) -> list[Outbou
     return list(session.scalars(query.order_by(OutboundMessage.id).limit(limit)))
 
 
+def for_conversation(session: Session, conversation_id: str) -> list[OutboundMessage]:
+    """Everything queued in one conversation: on the web, only the written confirmations
+    (opt-outs, withdrawals) to the contact the resident gave."""
+    query = select(OutboundMessage).where(OutboundMessage.conversation_id == conversation_id)
+    return list(session.scalars(query.order_by(OutboundMessage.id).limit(200)))
+
+
 def make_twilio_client(settings: Settings) -> Any:
     from twilio.http.http_client import TwilioHttpClient
     from twilio.rest import Client
