@@ -201,7 +201,8 @@ class ActionSubmitConsentWithdrawal(Action):
         from privacybot.settings import load_settings
 
         sender = tracker.sender_id
-        secret = pseudonym_secret(load_settings())
+        settings = load_settings()
+        secret = pseudonym_secret(settings)
         purpose = use.id if use else OTHER
         detail = clean_text(tracker.get_slot("consent_detail")) or None
         name = clean_text(tracker.get_slot("consent_name"), 200)
@@ -259,9 +260,11 @@ class ActionSubmitConsentWithdrawal(Action):
                     to=str(contact),
                     body=body,
                     secret=secret,
+                    email_sender=settings.smtp_configured,
                 )
                 ticket.details = {**ticket.details, "confirmation": {method: status}}
-            return Recorded(ticket.reference, method, str(contact), status)
+            automatic = method == "sms" or (method == "email" and settings.smtp_configured)
+            return Recorded(ticket.reference, method, str(contact), status, automatic)
 
 
 @dataclass(frozen=True)
@@ -270,6 +273,7 @@ class Recorded:
     method: str
     contact: str
     outbox_status: str | None  # None: nothing queued (post, or the SMS reply itself)
+    sent_by_outbox: bool = False  # a sender of its channel delivers it (not staff)
 
 
 def _use_name(tracker: Tracker, use: ConsentUse | None) -> str:
@@ -313,6 +317,8 @@ def _tell_confirmation(
         dispatcher.utter_message(
             response="utter_consent_confirm_text_sent", digits=outcome.contact[-3:]
         )
+    elif outcome.method == "email" and outcome.sent_by_outbox:
+        dispatcher.utter_message(response="utter_consent_confirm_email_sent", where=where)
     elif outcome.method == "email":
         dispatcher.utter_message(
             response="utter_consent_confirm_email_queued", where=where, team=team, days=days

@@ -362,10 +362,15 @@ class ActionSubmitMarketingOptOut(Action):
         from privacybot.settings import load_settings
 
         org = current_org()
-        secret = pseudonym_secret(load_settings())
+        settings = load_settings()
+        secret = pseudonym_secret(settings)
         policy = org.marketing_opt_out
         remove_by = add_working_days(today_uk(), policy.working_days)
-        routes = [policy.confirm_by[c] for c in given if c in policy.confirm_by]
+        # An e-mail sender confirms e-mail opt-outs itself; without one staff do.
+        automatic = {"email"} if settings.smtp_configured else set()
+        routes = [
+            policy.confirm_by[c] for c in given if c in policy.confirm_by and c not in automatic
+        ]
         with casework_session() as session:
             channel = conversations.channel_of(session, tracker.sender_id)
             ticket = tickets.create_ticket(
@@ -396,27 +401,44 @@ class ActionSubmitMarketingOptOut(Action):
                     source_conversation=tracker.sender_id,
                     ticket_reference=ticket.reference,
                 )
-            text_status = None
+            values = {
+                "org": org.name,
+                "reference": ticket.reference,
+                "team": org.contact_team,
+                "days": policy.working_days,
+                "phone": org.contact.get("phone", ""),
+            }
+            queued: dict[str, str] = {}
             if "sms" in given and sms_number is None:  # on SMS this reply is the confirmation
-                body = render(
-                    domain,
-                    "utter_mkt_confirmation_sms",
-                    org=org.name,
-                    reference=ticket.reference,
-                    team=org.contact_team,
-                    days=policy.working_days,
-                    phone=org.contact.get("phone", ""),
-                )
-                text_status = outbox.queue(
+                queued["sms"] = outbox.queue(
                     session,
                     channel=outbox.SMS,
                     conversation_id=tracker.sender_id,
                     to=given["sms"],
-                    body=body,
+                    body=render(domain, "utter_mkt_confirmation_sms", **values),
                     secret=secret,
                 )
-                ticket.details = {**ticket.details, "confirmation_text": text_status}
-            return {"reference": ticket.reference, "routes": routes, "text_status": text_status}
+            if "email" in given:
+                queued["email"] = outbox.queue(
+                    session,
+                    channel=outbox.EMAIL,
+                    conversation_id=tracker.sender_id,
+                    to=given["email"],
+                    body=render(domain, "utter_mkt_confirmation_email", **values),
+                    secret=secret,
+                    email_sender=settings.smtp_configured,
+                )
+            if "sms" in queued:
+                ticket.details = {**ticket.details, "confirmation_text": queued["sms"]}
+            if "email" in queued:
+                ticket.details = {**ticket.details, "confirmation_email": queued["email"]}
+            return {
+                "reference": ticket.reference,
+                "routes": routes,
+                "text_status": queued.get("sms"),
+                "email_status": queued.get("email"),
+                "email_automatic": settings.smtp_configured,
+            }
 
     @staticmethod
     def _tell(
@@ -448,7 +470,18 @@ class ActionSubmitMarketingOptOut(Action):
             dispatcher.utter_message(response="utter_mkt_confirm_text_blocked", digits=digits)
         elif outcome["text_status"]:
             dispatcher.utter_message(response="utter_mkt_confirm_text_sent", digits=digits)
-        elif not outcome["routes"]:  # calls only: we will not ring to say we won't ring
+        if outcome["email_status"]:
+            # Sent by the e-mail sender only when one is configured; otherwise staff send it.
+            how = "sent" if outcome["email_automatic"] else "staff"
+            where = contacts.mask_email(given["email"])
+            dispatcher.utter_message(
+                response=f"utter_mkt_confirm_email_{how}", where=where, team=org.contact_team
+            )
+        this_text = "sms" in given and sms_number
+        if not (
+            outcome["routes"] or outcome["text_status"] or outcome["email_status"] or this_text
+        ):
+            # Calls only: we will not ring to say we won't ring.
             dispatcher.utter_message(response="utter_mkt_keep_reference")
         dispatcher.utter_message(response="utter_mkt_service_messages")
 

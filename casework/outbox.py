@@ -1,9 +1,10 @@
 """Queueing written confirmations (opt-outs, withdrawals) in the outbox.
 
-Every row names its channel. The web side's SMS sender (webhook.outbox) takes only
-"sms" rows; an "email" row stays pending for an e-mail sender (there is none yet:
-staff see it on the ticket, and the row says why it has not gone), so nothing meant
-for an inbox is ever texted."""
+Every row names its channel, and each of the web side's senders takes only its own:
+the SMS sender (webhook.outbox) "sms" rows, the e-mail sender (webhook.mailer, only
+when SMTP_URL is set) "email" rows, so nothing meant for an inbox is ever texted.
+Without an e-mail sender an "email" row stays pending and says why (NO_EMAIL_SENDER):
+staff see it on the ticket and send it themselves."""
 
 from __future__ import annotations
 
@@ -38,9 +39,11 @@ def queue(
     to: str,
     body: str,
     secret: str,
+    email_sender: bool = False,
 ) -> str:
     """Put a confirmation in the outbox; returns its status ('pending', or 'blocked' for
-    a number that texted STOP: kept, never sent)."""
+    a number that texted STOP: kept, never sent). `email_sender`: an SMTP sender is
+    configured (Settings.smtp_configured), so an e-mail row goes out by itself."""
     if channel not in CHANNELS:
         raise ValueError(f"outbox channel must be one of: {', '.join(CHANNELS)}")
     blocked = channel == SMS and sms_blocked(session, to, secret)
@@ -50,8 +53,12 @@ def queue(
         to=to,
         body=body,
         status=BLOCKED if blocked else PENDING,
-        last_error=STOPPED if blocked else NO_EMAIL_SENDER if channel == EMAIL else None,
+        last_error=STOPPED if blocked else _waiting_reason(channel, email_sender),
     )
     session.add(row)
     session.flush()
     return row.status
+
+
+def _waiting_reason(channel: str, email_sender: bool) -> str | None:
+    return NO_EMAIL_SENDER if channel == EMAIL and not email_sender else None

@@ -49,6 +49,8 @@ class Org:
     # (`no_reply`): never silence.
     no_reply: str = ""
     marketing_opt_out: MarketingOptOut = MarketingOptOut(5, {"email": "e-mail", "post": "letter"})
+    # The subject line of the confirmations e-mailed through the outbox.
+    confirmation_email_subject: str = ""
 
     @property
     def notices(self) -> tuple[str, ...]:
@@ -98,6 +100,8 @@ def load_org(org_id: str) -> Org:
         or "Sorry, I couldn't answer that just now. Please try saying it another way, or ask "
         "to speak to a person.",
         marketing_opt_out=_marketing_opt_out(raw.get("marketing_opt_out") or {}),
+        confirmation_email_subject=raw.get("confirmation_email_subject")
+        or f"{raw['name']}: confirmation of your request",
     )
 
 

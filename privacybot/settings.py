@@ -122,6 +122,10 @@ class Settings:
     rasa_urls: tuple[str, ...] = ()
     # Their action servers, in the same order (ACTION_ENDPOINT_URLS); one for all if unset.
     action_endpoint_urls: tuple[str, ...] = ()
+    # Where e-mail confirmations go out (SMTP_URL: smtp://[user:password@]host[:port],
+    # smtp+starttls://... or smtps://...); unset: e-mail rows wait for staff to send them.
+    smtp_url: str | None = None
+    smtp_from: str | None = None  # the From address; the organisation's contact e-mail if unset
 
     @property
     def rasa_instances(self) -> tuple[str, ...]:
@@ -149,6 +153,10 @@ class Settings:
     @property
     def twilio_configured(self) -> bool:
         return bool(self.twilio_account_sid)
+
+    @property
+    def smtp_configured(self) -> bool:
+        return bool(self.smtp_url)
 
     @property
     def tracker_store_url(self) -> str:
@@ -223,6 +231,8 @@ def load_settings() -> Settings:
             "ACTION_ENDPOINT_URL", f"http://127.0.0.1:{env.get('ACTIONS_PORT', '5055')}/webhook"
         ),
         holding_reply_after=float(env.get("HOLDING_REPLY_AFTER", "2.5")),
+        smtp_url=env.get("SMTP_URL") or None,
+        smtp_from=env.get("SMTP_FROM") or None,
     )
     settings.dialogue_pairs  # noqa: B018  (a mismatched list fails at start, not at the first check)
     return settings

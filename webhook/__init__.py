@@ -64,6 +64,10 @@ def create_app(settings: Settings | None = None, *, background: bool = True) -> 
         outbox=OutboxSender(settings),
         health=PartsHealth(settings),
     )
+    if settings.smtp_configured:
+        from webhook.mailer import EmailSender
+
+        state.email_outbox = EmailSender(settings, state.org)
     app.extensions["privacybot"] = state
 
     blueprints = (chat.bp, chat.api_bp, sms.bp, inbox.bp, api.bp, health.bp)
@@ -89,6 +93,8 @@ def _start_background(state: object) -> None:
 
     assert isinstance(state, AppState)
     state.outbox.start(state.stopping)
+    if state.email_outbox is not None:
+        state.email_outbox.start(state.stopping)
 
     def retry_loop() -> None:
         # Every 10 s: messages of a worker that died (30 s old). Every 2 s while this

@@ -4,6 +4,9 @@ Without TWILIO_ACCOUNT_SID (the default) nothing leaves the machine: rows are ma
 "local" and the development phone page (/dev/phone) shows them. With it, the real
 `twilio` client sends them; TWILIO_API_BASE points that client at another host (the
 tests' local stand-in of Twilio's REST API).
+
+`ChannelSender` holds what every channel's sender shares (claim once, retry with
+backoff, record the outcome on the row); webhook.mailer's e-mail sender is the other.
 """
 
 from __future__ import annotations
@@ -107,21 +110,28 @@ def record_status(
     return True
 
 
-def due_now(now: datetime) -> ColumnElement[bool]:
-    """SMS rows pending and due, or claimed by a sender that died (no result after
-    CLAIM_TIMEOUT). Only SMS: an e-mail row waits for an e-mail sender, never a text.
-    A sender that died after Twilio accepted the message but before recording it makes
-    the resend a duplicate; that is the price of never losing a reply."""
+def due_now(now: datetime, channel: str = SMS) -> ColumnElement[bool]:
+    """Rows of one channel pending and due, or claimed by a sender that died (no result
+    after CLAIM_TIMEOUT). Each sender asks for its own channel: an e-mail row is never
+    texted. A sender that died after the provider accepted the message but before
+    recording it makes the resend a duplicate; that is the price of never losing a reply."""
     pending = (OutboundMessage.status == PENDING) & (OutboundMessage.next_attempt_at <= now)
     abandoned = (OutboundMessage.status == CLAIMED) & (
         OutboundMessage.updated_at < now - CLAIM_TIMEOUT
     )
-    return (OutboundMessage.channel == SMS) & or_(pending, abandoned)
+    return (OutboundMessage.channel == channel) & or_(pending, abandoned)
 
 
 def for_address(session: Session, address: str, limit: int = 200) -> list[OutboundMessage]:
     query = select(OutboundMessage).where(OutboundMessage.to == address)
     return list(session.scalars(query.order_by(OutboundMessage.id).limit(limit)))
+
+
+def for_conversation(session: Session, conversation_id: str) -> list[OutboundMessage]:
+    """Everything queued in one conversation: on the web, only the written confirmations
+    (opt-outs, withdrawals) to the contact the resident gave."""
+    query = select(OutboundMessage).where(OutboundMessage.conversation_id == conversation_id)
+    return list(session.scalars(query.order_by(OutboundMessage.id).limit(200)))
 
 
 def make_twilio_client(settings: Settings) -> Any:
@@ -139,20 +149,18 @@ def make_twilio_client(settings: Settings) -> Any:
     return client
 
 
-class OutboxSender:
-    """Claims due rows (so several web workers never send one twice) and sends them."""
+class ChannelSender:
+    """Claims due rows of one channel (so several web workers never send one twice) and
+    hands each to `deliver`; a failure is retried with backoff up to MAX_ATTEMPTS.
+    Subclasses say how a row is delivered (Twilio, SMTP)."""
+
+    channel = SMS
+    thread_name = "outbox"
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.wake = threading.Event()
-        self._client: Any = None
         self._thread: threading.Thread | None = None
-
-    @property
-    def client(self) -> Any:
-        if self._client is None:
-            self._client = make_twilio_client(self.settings)
-        return self._client
 
     def start(self, stopping: threading.Event) -> None:
         def loop() -> None:
@@ -160,11 +168,11 @@ class OutboxSender:
                 try:
                     self.send_due()
                 except Exception:
-                    log.exception("outbox round failed")
+                    log.exception("%s round failed", self.thread_name)
                 self.wake.wait(1.0)
                 self.wake.clear()
 
-        self._thread = threading.Thread(target=loop, name="outbox", daemon=True)
+        self._thread = threading.Thread(target=loop, name=self.thread_name, daemon=True)
         self._thread.start()
 
     def send_due(self, limit: int = 50) -> int:
@@ -173,7 +181,7 @@ class OutboxSender:
         with session_scope(url) as session:
             due = session.scalars(
                 select(OutboundMessage.id)
-                .where(due_now(utcnow()))
+                .where(due_now(utcnow(), self.channel))
                 .order_by(OutboundMessage.id)
                 .limit(limit)
             ).all()
@@ -191,7 +199,7 @@ class OutboxSender:
         with session_scope(self.settings.database_url) as session:
             result = session.execute(
                 update(OutboundMessage)
-                .where(OutboundMessage.id == row_id, due_now(now))
+                .where(OutboundMessage.id == row_id, due_now(now, self.channel))
                 .values(status=CLAIMED, attempts=OutboundMessage.attempts + 1, updated_at=now)
                 .execution_options(synchronize_session=False)
             )
@@ -202,36 +210,22 @@ class OutboxSender:
             row = session.get(OutboundMessage, row_id)
             assert row is not None
             to, body, attempts = row.to, row.body, row.attempts
-        if not self.settings.twilio_configured:
-            self._finish(row_id, status="local")
-            return
-        try:
-            message = self.client.messages.create(
-                to=to,
-                from_=self.settings.twilio_from_number,
-                body=body,
-                # Our own row id rides in the (signed) callback URL: a callback that
-                # beats the commit of Twilio's sid below still finds its message.
-                status_callback=f"{self.settings.public_base_url}/sms/status?ref={row_id}",
-            )
-        except Exception as error:  # TwilioRestException, network errors
-            code = getattr(error, "code", None)
-            permanent = code in PERMANENT_ERRORS or attempts >= MAX_ATTEMPTS
-            log.warning(
-                "SMS to %s failed (attempt %d, code %s)%s",
-                mask_phone(to),
-                attempts,
-                code,
-                "; giving up" if permanent else "; will retry",
-            )
-            error_text = f"Twilio error {code}" if code else type(error).__name__
-            if permanent:
-                self._finish(row_id, status="failed", error=error_text)
-            else:
-                delay = timedelta(seconds=2 ** (attempts - 1))  # 1, 2, 4, 8 s
-                self._finish(row_id, status=PENDING, error=error_text, retry_in=delay)
-            return
-        self._finish(row_id, status=str(message.status or "queued"), sid=message.sid)
+        self.deliver(row_id, to, body, attempts)
+
+    def deliver(self, row_id: int, to: str, body: str, attempts: int) -> None:
+        """Send one claimed row and record the outcome (`_finish` or `_failed`)."""
+        raise NotImplementedError
+
+    def _failed(self, row_id: int, attempts: int, error_text: str, *, permanent: bool) -> bool:
+        """Record a failed attempt: final when `permanent` or out of attempts, else due
+        again after 1, 2, 4, 8 s. Returns whether it was given up."""
+        give_up = permanent or attempts >= MAX_ATTEMPTS
+        if give_up:
+            self._finish(row_id, status="failed", error=error_text)
+        else:
+            delay = timedelta(seconds=2 ** (attempts - 1))
+            self._finish(row_id, status=PENDING, error=error_text, retry_in=delay)
+        return give_up
 
     def _finish(
         self,
@@ -254,3 +248,44 @@ class OutboxSender:
             row.last_error = error
             if retry_in is not None:
                 row.next_attempt_at = utcnow() + retry_in
+
+
+class OutboxSender(ChannelSender):
+    """The SMS rows: through Twilio's REST API, or kept "local" without an account."""
+
+    def __init__(self, settings: Settings) -> None:
+        super().__init__(settings)
+        self._client: Any = None
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            self._client = make_twilio_client(self.settings)
+        return self._client
+
+    def deliver(self, row_id: int, to: str, body: str, attempts: int) -> None:
+        if not self.settings.twilio_configured:
+            self._finish(row_id, status="local")
+            return
+        try:
+            message = self.client.messages.create(
+                to=to,
+                from_=self.settings.twilio_from_number,
+                body=body,
+                # Our own row id rides in the (signed) callback URL: a callback that
+                # beats the commit of Twilio's sid below still finds its message.
+                status_callback=f"{self.settings.public_base_url}/sms/status?ref={row_id}",
+            )
+        except Exception as error:  # TwilioRestException, network errors
+            code = getattr(error, "code", None)
+            error_text = f"Twilio error {code}" if code else type(error).__name__
+            gave_up = self._failed(row_id, attempts, error_text, permanent=code in PERMANENT_ERRORS)
+            log.warning(
+                "SMS to %s failed (attempt %d, code %s)%s",
+                mask_phone(to),
+                attempts,
+                code,
+                "; giving up" if gave_up else "; will retry",
+            )
+            return
+        self._finish(row_id, status=str(message.status or "queued"), sid=message.sid)

@@ -21,6 +21,7 @@ from webhook.rasa_client import RasaClient
 
 if TYPE_CHECKING:
     from webhook.health import PartsHealth
+    from webhook.mailer import EmailSender
     from webhook.outbox import OutboxSender
 
 log = logging.getLogger(__name__)
@@ -33,6 +34,7 @@ class AppState:
     rasa: RasaClient
     outbox: OutboxSender
     health: PartsHealth
+    email_outbox: EmailSender | None = None  # only when SMTP_URL is set
     executor: ThreadPoolExecutor = field(
         default_factory=lambda: ThreadPoolExecutor(max_workers=8, thread_name_prefix="sms-job")
     )

@@ -4,7 +4,9 @@ tickets and ledger rows their conversations made are compared with what each res
 meant (tests/bench/data/records_residents.yaml). A record is wrong when its kind,
 channels, contacts, use (purpose), person or scope differ from what was said, when
 staff looking its contact up (`GET /api/suppressions`, `found_by`) do not find it, when
-a record meant is missing, or when one was made that nobody asked for. Target: 0."""
+a record meant is missing, or when one was made that nobody asked for, or when the
+written confirmation (`confirmations`: [channel, address] of the outbox rows the
+conversation queued) does not go to the contact the resident gave. Target: 0."""
 
 from __future__ import annotations
 
@@ -26,6 +28,7 @@ FIELDS = (
     "scope",
     "on_behalf_of",
     "subject_name",
+    "confirmations",
 )
 
 
@@ -119,10 +122,16 @@ def lookup_problems(
 def records_of(database_url: str, conversation_id: str) -> list[dict[str, Any]]:
     """Each ticket of the conversation with what a comparison needs, and its ledger rows."""
     from casework.db import session_scope
-    from casework.models import ConsentEvent, Ticket
+    from casework.models import ConsentEvent, OutboundMessage, Ticket
 
     with session_scope(database_url) as session:
         tickets = session.query(Ticket).filter(Ticket.conversation_id == conversation_id).all()
+        # Web conversations queue outbox rows only for written confirmations.
+        queued = (
+            session.query(OutboundMessage.channel, OutboundMessage.to)
+            .filter(OutboundMessage.conversation_id == conversation_id)
+            .all()
+        )
         rows = (
             session.query(ConsentEvent)
             .filter(ConsentEvent.source_conversation == conversation_id)
@@ -143,6 +152,7 @@ def records_of(database_url: str, conversation_id: str) -> list[dict[str, Any]]:
                     "scope": ticket.sar.scope if ticket.sar else None,
                     "on_behalf_of": ticket.sar.on_behalf_of if ticket.sar else None,
                     "subject_name": ticket.sar.subject_name if ticket.sar else None,
+                    "confirmations": sorted([channel, to] for channel, to in queued),
                     "ledger": sorted(
                         (r.purpose, r.channel or "")
                         for r in rows
@@ -174,7 +184,7 @@ def problems(intended: dict[str, Any], found: list[dict[str, Any]]) -> list[str]
 
 
 def _expected(field: str, value: Any) -> Any:
-    return sorted(value) if field == "channels" else value
+    return sorted(value) if field in ("channels", "confirmations") else value
 
 
 def _ledger(intended: dict[str, Any]) -> list[tuple[str, str]] | None:

@@ -11,6 +11,8 @@ from typing import Any
 import pytest
 import requests
 
+from casework.outbox import NO_EMAIL_SENDER
+from tests.integration.test_sar_consent_records import outbox_of
 from tests.integration.test_web_stack import WebResident, signed_sms
 
 pytestmark = pytest.mark.integration
@@ -81,6 +83,14 @@ def test_a_web_opt_out_naming_the_email_is_found_by_the_lookup(stack: Any) -> No
         f"{stack.web_url}/api/tickets/{reference}", headers=staff_token(stack), timeout=30
     ).json()
     assert ticket["contact"] == f"email: {email}" and ticket["kind"] == "marketing_opt_out"
+    # The confirmation e-mail waits in the outbox for staff (this stack has no SMTP_URL),
+    # and the bot says so rather than that it has gone.
+    assert (
+        "I can't send e-mails myself, so Talk2Us will send that e-mail to k…@example.org" in reply
+    )
+    [row] = outbox_of(stack, me.conversation_id or "")
+    assert (row.channel, row.to, row.status) == ("email", email, "pending")
+    assert row.last_error == NO_EMAIL_SENDER and reference in row.body
 
 
 def test_an_email_in_the_first_message_is_not_asked_again(stack: Any) -> None:

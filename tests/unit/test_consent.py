@@ -52,6 +52,17 @@ def test_the_ledger_row_is_keyed_on_the_email_given_and_confirmed_by_email(db: s
     assert "I've sent" not in text
 
 
+def test_with_an_email_sender_the_bot_says_the_email_is_on_its_way(
+    db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SMTP_URL", "smtp://127.0.0.1:2525")
+    text = said(withdraw("web-1b", consent_contact="Sam@Example.com"))
+    *_, [row] = rows(db)
+    assert (row.channel, row.status, row.last_error) == ("email", "pending", None)
+    assert "An e-mail confirming it is on its way to S…@Example.com." in text
+    assert "can't send e-mails" not in text
+
+
 def test_a_web_withdrawal_confirmed_by_text_is_texted_to_that_number(db: str) -> None:
     text = said(withdraw("web-2", consent_contact_method="sms", consent_contact="07700 900987"))
     entry, ticket, [row] = rows(db)

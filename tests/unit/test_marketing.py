@@ -20,7 +20,7 @@ from actions.marketing import (
     ValidateMarketingOptOutForm,
     parse_channels,
 )
-from casework import contacts, conversations, ledger, staff, suppressions
+from casework import contacts, conversations, ledger, outbox, staff, suppressions
 from casework import db as casework_db
 from casework.models import AuditEvent, ConsentEvent, OutboundMessage, Ticket
 from casework.pseudonym import contact_key
@@ -379,6 +379,76 @@ def test_an_email_opt_out_says_exactly_what_happens(db: str) -> None:
     assert {e["name"]: e["value"] for e in events}["mkt_email"] is None  # the form is reset
 
 
+def test_an_email_opt_out_queues_its_confirmation_and_says_staff_send_it(
+    db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No e-mail sender configured: the e-mail waits in the outbox with the reason, and
+    the bot says staff will send it (never that it has gone)."""
+    monkeypatch.delenv("SMTP_URL", raising=False)
+    _, messages = submit("web-mail", mkt_channels=["email"], mkt_email="k.smith@example.org")
+    text = said(messages)
+    assert "confirm by e-mail." in text
+    assert (
+        "I can't send e-mails myself, so Talk2Us will send that e-mail to k…@example.org." in text
+    )
+    assert "on its way" not in text and "won't ring" not in text
+    with casework_db.session_scope(db) as session:
+        [row] = session.scalars(select(OutboundMessage)).all()
+        ticket = session.scalars(select(Ticket)).one()
+        assert (row.channel, row.to, row.status) == ("email", "k.smith@example.org", "pending")
+        assert row.conversation_id == "web-mail"
+        assert row.last_error == outbox.NO_EMAIL_SENDER
+        expected = DOMAIN["responses"]["utter_mkt_confirmation_email"][0]["text"].format(
+            org="Barnet Homes",
+            reference=ticket.reference,
+            team="Talk2Us",
+            days=5,
+            phone="020 8080 6587",
+        )
+        assert row.body == expected
+        assert ticket.details["confirmation_email"] == "pending"
+        assert "confirm by e-mail" in ticket.summary  # staff still owe the e-mail
+
+
+def test_with_an_email_sender_the_confirmation_is_emailed_by_itself(
+    db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SMTP configured: the bot says the e-mail is on its way and the sender delivers it
+    to the address given (a real SMTP stand-in on loopback)."""
+    from privacybot.orgs import load_org
+    from privacybot.settings import load_settings
+    from tests.fakes.smtp import SmtpStandIn
+    from webhook.mailer import EmailSender
+
+    server = SmtpStandIn().start()
+    try:
+        monkeypatch.setenv("SMTP_URL", server.url)
+        _, messages = submit(
+            "web-mail2",
+            mkt_channels=["email", "post"],
+            mkt_email="k.smith@example.org",
+            mkt_name="Sam Smith",
+            mkt_address="12 High Street, London NW9 4EW",
+        )
+        text = said(messages)
+        assert "An e-mail confirming it is on its way to k…@example.org." in text
+        assert "confirm by letter." in text and "e-mail and letter" not in text
+        assert "can't send e-mails" not in text
+        with casework_db.session_scope(db) as session:
+            [row] = session.scalars(select(OutboundMessage)).all()
+            ticket = session.scalars(select(Ticket)).one()
+            assert (row.channel, row.status, row.last_error) == ("email", "pending", None)
+            reference = ticket.reference
+            assert "confirm by letter" in ticket.summary and "e-mail," not in ticket.summary
+        assert EmailSender(load_settings(), load_org("barnet-homes")).send_due() == 1
+    finally:
+        server.stop()
+    [received] = server.behaviour.received
+    assert received.message["To"] == "k.smith@example.org"
+    assert reference in received.message.get_content()
+    assert "marketing e-mails" in received.message.get_content()
+
+
 def test_a_web_sms_opt_out_is_confirmed_by_text_through_the_outbox(db: str) -> None:
     _, messages = submit(
         "web-sms",
@@ -390,10 +460,15 @@ def test_a_web_sms_opt_out_is_confirmed_by_text_through_the_outbox(db: str) -> N
     assert "e-mails at k…@example.org or texts to the number ending 987 (reference MKT-" in text
     assert "I've sent a text to the number ending 987 to confirm." in text
     with casework_db.session_scope(db) as session:
-        [row] = session.scalars(select(OutboundMessage)).all()
+        text_row, email_row = session.scalars(select(OutboundMessage)).all()
         ticket = session.scalars(select(Ticket)).one()
-        assert (row.to, row.channel, row.status) == ("+447700900987", "sms", "pending")
-        assert ticket.reference in row.body and "Barnet Homes" in row.body
+        assert (text_row.to, text_row.channel, text_row.status) == (
+            "+447700900987",
+            "sms",
+            "pending",
+        )
+        assert ticket.reference in text_row.body and "Barnet Homes" in text_row.body
+        assert (email_row.to, email_row.channel) == ("k.smith@example.org", "email")
         assert [e.channel for e in session.scalars(select(ConsentEvent))] == ["email", "sms"]
 
 

@@ -83,3 +83,13 @@ def test_a_lookup_that_does_not_find_the_record_is_wrong() -> None:
     assert lookup_problems(withdrawal, got, listed) == []
     assert lookup_problems(withdrawal, got, {"consent_withdrawn": []})
     assert field_of(lookup_problems(withdrawal, got, {})[0]) == "lookup"
+
+
+def test_a_confirmation_to_another_contact_or_none_is_wrong() -> None:
+    meant = {**EMAIL, "confirmations": [["email", "a@b.org"]]}
+    assert problems(meant, [record(confirmations=[["email", "a@b.org"]])]) == []
+    assert problems(meant, [record(confirmations=[])]) == [
+        "confirmations [], meant [['email', 'a@b.org']]"
+    ]
+    [wrong] = problems(meant, [record(confirmations=[["sms", "a@b.org"]])])
+    assert field_of(wrong) == "confirmations"

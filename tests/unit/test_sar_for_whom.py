@@ -107,3 +107,42 @@ def test_yes_to_the_plain_question_is_asked_again() -> None:
 def test_no_its_for_me_is_their_own_after_a_named_person() -> None:
     slots = answered("my son is typing this for me, I want a copy of my records", "no, it's for me")
     assert slots["sar_for_someone_else"] == "self"
+
+
+def rasa_choices(response: str, slots: dict[str, Any]) -> list[str]:
+    """Every text Rasa may pick for a response (it chooses at random among the variations
+    whose conditions all match, and uses the unconditional ones only when none does)."""
+    from tests.unit.test_actions import DOMAIN
+
+    variations = DOMAIN["responses"][response]
+    matching = [
+        v
+        for v in variations
+        if v.get("condition") and all(slots.get(c["name"]) == c["value"] for c in v["condition"])
+    ]
+    chosen = matching or [v for v in variations if not v.get("condition")]
+    return [v["text"] for v in chosen]
+
+
+def test_the_first_words_of_a_sar_do_not_assume_whose_data_it_is() -> None:
+    """'I want my mum's records': the form's opening comes before the question of whose
+    information it is, so it must not say it is the resident's own."""
+    [start] = rasa_choices("utter_sar_start", {})
+    lowered = start.lower()
+    assert "about you" not in lowered and "your information" not in lowered
+    assert "someone else" in lowered
+
+
+@pytest.mark.parametrize(
+    ("for_whom", "expected", "never"),
+    [
+        ("other", "everything we hold about {sar_subject_name}", "about you"),
+        ("self", "everything we hold about you", "{sar_subject_name}"),
+    ],
+)
+def test_the_scope_check_names_whose_information_it_is(
+    for_whom: str, expected: str, never: str
+) -> None:
+    slots = {"sar_scope": "everything", "sar_for_someone_else": for_whom}
+    choices = rasa_choices("utter_ask_sar_scope_check", slots)
+    assert choices and all(expected in text and never not in text for text in choices)

@@ -401,3 +401,37 @@ def test_tickets_api_with_bearer_token_and_session(app: Flask, agent: FlaskClien
     assert one["kind"] == "sar" and one["due_date"]
     assert anonymous.get("/api/tickets/SAR-ZZZZZZ", headers=headers).status_code == 404
     assert agent.get(f"/api/tickets/{ref}").status_code == 200  # the inbox session works too
+
+
+def test_a_confirmation_waiting_for_staff_shows_on_the_ticket(
+    app: Flask, agent: FlaskClient
+) -> None:
+    """No e-mail sender: the e-mail confirmation of an opt-out waits, and the ticket page
+    shows staff where it should go, its text and why it has not gone."""
+    from casework import outbox
+
+    with db(app) as session:
+        ticket = tickets.create_ticket(
+            session,
+            kind=TicketKind.MARKETING_OPT_OUT,
+            org="barnet-homes",
+            channel="web",
+            conversation_id="web-confirm",
+            contact="email: k.smith@example.org",
+            contact_method="email",
+            summary="Stop marketing: email k.smith@example.org.",
+        )
+        outbox.queue(
+            session,
+            channel=outbox.EMAIL,
+            conversation_id="web-confirm",
+            to="k.smith@example.org",
+            body=f"We have recorded it (reference {ticket.reference}).",
+            secret="s",
+        )
+        ref = ticket.reference
+    page = agent.get(f"/inbox/tickets/{ref}").get_data(as_text=True)
+    assert "Confirmations to the resident" in page
+    row = page[page.index("Confirmations to the resident") :]
+    assert "k.smith@example.org" in row and f"reference {ref}" in row
+    assert f"pending ({outbox.NO_EMAIL_SENDER})" in row

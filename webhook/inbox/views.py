@@ -76,6 +76,16 @@ def ticket(reference: str) -> Any:
             if conversation and conversation.channel == "sms" and conversation.address
             else []
         )
+        # Confirmations queued for a contact the resident gave (an e-mail row waits for
+        # staff when no e-mail sender is configured); SMS replies are in sms_log already.
+        in_sms_log = {r.id for r in sms_log}
+        confirmations = [
+            r
+            for r in (
+                outbox.for_conversation(session, t.conversation_id) if t.conversation_id else []
+            )
+            if r.id not in in_sms_log
+        ]
         events = audit.events_for(session, t.reference)
         due = t.sar.due_on if t.sar else None
         html = render_template(
@@ -84,6 +94,7 @@ def ticket(reference: str) -> Any:
             conversation=conversation,
             live=live,
             sms_log=sms_log,
+            confirmations=confirmations,
             events=events,
             notes=list(t.notes),
             due_flag=queue.due_flag(due, t.status, paused=bool(t.sar and t.sar.paused_on)),
