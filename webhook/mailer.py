@@ -102,15 +102,14 @@ class EmailSender(ChannelSender):
         try:
             self._smtp_send(build_message(self.sender, to, self.subject, body))
         except (smtplib.SMTPException, OSError) as error:
-            gave_up = self._failed(
-                row_id, attempts, _error_text(error), permanent=_permanent(error)
-            )
+            reason = _error_text(error)
+            gave_up = self._failed(row_id, attempts, reason, permanent=_permanent(error))
             log.warning(
                 "e-mail %d to %s failed (attempt %d, %s)%s",
                 row_id,
                 mask_email(to),
                 attempts,
-                _error_text(error),
+                reason,
                 "; giving up" if gave_up else "; will retry",
             )
             return

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.policy import default
 
+from tests.fakes.loopback import LoopbackServer
+
 
 @dataclass
 class Received:
@@ -98,24 +100,14 @@ class _Server(socketserver.ThreadingTCPServer):
     behaviour: SmtpBehaviour
 
 
-class SmtpStandIn:
-    def __init__(self) -> None:
-        self._server = _Server(("127.0.0.1", 0), _Handler)
-        self._server.behaviour = SmtpBehaviour()
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+class SmtpStandIn(LoopbackServer):
+    scheme = "smtp"
+
+    def _make_server(self) -> _Server:
+        server = _Server(("127.0.0.1", 0), _Handler)
+        server.behaviour = SmtpBehaviour()
+        return server
 
     @property
     def behaviour(self) -> SmtpBehaviour:
         return self._server.behaviour
-
-    @property
-    def url(self) -> str:
-        return f"smtp://127.0.0.1:{self._server.server_address[1]}"
-
-    def start(self) -> SmtpStandIn:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
