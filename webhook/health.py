@@ -118,7 +118,7 @@ class PartsHealth:
         self.settings = settings
         self.max_age = max_age
         self.probe_every = probe_every
-        self._http = service_session(settings.rasa_instances)
+        self._http = service_session([*settings.rasa_instances, *settings.action_endpoints])
         self._lock = threading.Lock()
         self._checked_at = -1e9
         self._proved_at = -1e9

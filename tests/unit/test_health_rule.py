@@ -176,3 +176,16 @@ def test_pair_state_is_slow_only_when_no_pair_is_up_and_one_timed_out(
     assert state_of((nowhere, rasa.url), (silent, rasa.url)) == SLOW
     assert state_of((nowhere, rasa.url), (rasa.url, rasa.url)) == UP
     assert state_of((nowhere, rasa.url), (nowhere, nowhere)) == DOWN
+
+
+def test_service_sessions_set_a_ca_bundle_only_for_https(monkeypatch: pytest.MonkeyPatch) -> None:
+    """requests stats a CA bundle path for every request sent with one set, so loopback
+    http sessions go without; an https service still gets the configured bundle."""
+    from webhook.rasa_client import service_session
+
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/ssl/certs/bundle.pem")
+    assert (
+        service_session(["http://127.0.0.1:5005", "http://127.0.0.1:5055/webhook"]).verify is True
+    )
+    both = service_session(["http://127.0.0.1:5005", "https://actions.internal/webhook"])
+    assert both.verify == "/etc/ssl/certs/bundle.pem"
