@@ -24,8 +24,10 @@ import sqlalchemy as sa
 from rasa.core.tracker_store import SQLTrackerStore, create_engine_kwargs
 
 # Both endpoint files name this module, so Rasa's check of action responses is patched
-# here (its JSON Schema validator built once) before any action runs.
+# here (its JSON Schema validator built once) before any action runs, and so are two
+# per-turn costs of Rasa's tracker code (rasa_hot_paths).
 import action_response_check  # noqa: F401
+import rasa_hot_paths  # noqa: F401
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
