@@ -318,7 +318,7 @@ def _turn(
         state.health.forget()
         raise
     if bot:
-        state.health.proved_alive()  # the next turns need no probe of their own
+        state.health.proved_alive()  # the next check need not ask a busy Rasa for /status
         return bot
     state.health.forget()
     if not state.health.dialogue_up():

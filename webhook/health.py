@@ -62,18 +62,22 @@ def _one_actions_up(endpoint: str, http: requests.Session | None = None) -> bool
     return _actions_state(endpoint, http) == UP
 
 
-def pair_state(settings: Settings, http: requests.Session | None = None) -> str:
+def pair_state(
+    settings: Settings, http: requests.Session | None = None, rasa_answered: bool = False
+) -> str:
     """UP when at least one Rasa answers and so does the action server it calls (one is
     enough: the client moves a conversation on to the next Rasa when its own refuses it);
     else SLOW when some part of a pair only timed out, else DOWN. Checked pair by pair,
-    stopping at the first that answers."""
+    stopping at the first that answers. `rasa_answered`: a Rasa answered a turn just now,
+    so only the action servers are asked (Rasa's /status is slow to answer while Rasa is
+    busy, and a busy Rasa is what answered)."""
     seen: dict[str, str] = {}
     verdict = DOWN
     for rasa, actions in settings.dialogue_pairs:
         if actions not in seen:
             seen[actions] = _actions_state(actions, http)
         pair = seen[actions]
-        if pair == UP:
+        if pair == UP and not rasa_answered:
             if rasa not in seen:
                 seen[rasa] = _rasa_state(rasa, settings.rasa_token, http)
             pair = seen[rasa]
@@ -105,19 +109,19 @@ class PartsHealth:
     - a probe that times out: down only after SLOW_LIMIT timeouts in a row (until then
       the standing verdict holds; a turn to a part that is really hung still gets the
       holding reply from the web request's own 2.5 s limit);
-    - a turn that came back with an answer is proof of life: while the verdict is "up"
-      it counts as a fresh check, so under load no probe waits in front of a turn; a
-      probe still runs in the background every `probe_every` seconds. A failed turn
-      (`forget`) is only overturned by a probe, never by another turn's answer.
-    A verdict is reused for `max_age` seconds. Single-flight: while one probe runs,
-    concurrent turns wait for its answer instead of each sending their own."""
+    - a turn that came back with an answer is Rasa's proof of life: the next check asks
+      only the action server (Rasa's /status, slow while Rasa is busy, is left out). The
+      action server is still checked before turns as often as before: a turn that
+      answered says nothing of it (a turn without custom actions answers without it).
+    A verdict is reused for `max_age` seconds; a failed turn (`forget`) drops it and
+    Rasa's proof both. Single-flight: while one probe runs, concurrent turns wait for its
+    answer instead of each sending their own."""
 
     SLOW_LIMIT = 2
 
-    def __init__(self, settings: Settings, max_age: float = 0.5, probe_every: float = 5.0) -> None:
+    def __init__(self, settings: Settings, max_age: float = 0.5) -> None:
         self.settings = settings
         self.max_age = max_age
-        self.probe_every = probe_every
         self._http = service_session([*settings.rasa_instances, *settings.action_endpoints])
         self._lock = threading.Lock()
         self._checked_at = -1e9
@@ -127,21 +131,14 @@ class PartsHealth:
         self._in_flight: threading.Event | None = None
 
     def dialogue_up(self) -> bool:
-        now = time.monotonic()
         with self._lock:
-            latest = max(self._checked_at, self._proved_at)
-            fresh = self._ok and now - latest < self.max_age
-            probe_due = now - self._checked_at >= self.probe_every
-            flight = self._in_flight
-            if fresh and (not probe_due or flight is not None):
+            if self._ok and time.monotonic() - self._checked_at < self.max_age:
                 return True
+            flight = self._in_flight
             if flight is None:
                 self._in_flight = threading.Event()
         if flight is not None:
             return self._await(flight)
-        if fresh:  # proved alive by turns just now: the periodic probe waits on no turn
-            threading.Thread(target=self._check, daemon=True, name="health-probe").start()
-            return True
         return self._check()
 
     def _await(self, flight: threading.Event) -> bool:
@@ -152,8 +149,10 @@ class PartsHealth:
 
     def _check(self) -> bool:
         verdict = DOWN
+        with self._lock:
+            rasa_answered = time.monotonic() - self._proved_at < self.max_age
         try:
-            verdict = pair_state(self.settings, self._http)
+            verdict = pair_state(self.settings, self._http, rasa_answered)
         finally:
             with self._lock:
                 self._settle(verdict)
@@ -173,7 +172,7 @@ class PartsHealth:
         self._checked_at = time.monotonic()
 
     def proved_alive(self) -> None:
-        """A turn came back with an answer: Rasa and its action server are up."""
+        """A turn came back with an answer: Rasa is up (its action server, not known)."""
         with self._lock:
             self._proved_at = time.monotonic()
 

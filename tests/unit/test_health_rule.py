@@ -24,10 +24,12 @@ class ScriptedProbe:
     def __init__(self, *verdicts: str) -> None:
         self.verdicts = list(verdicts)
         self.calls = 0
+        self.rasa_answered: list[bool] = []
         self.done = threading.Event()
 
-    def __call__(self, *_: object) -> str:
+    def __call__(self, _settings: object, _http: object, rasa_answered: bool = False) -> str:
         self.calls += 1
+        self.rasa_answered.append(rasa_answered)
         verdict = self.verdicts.pop(0)
         self.done.set()
         return verdict
@@ -74,56 +76,42 @@ def test_a_slow_first_probe_is_not_taken_for_up(
     assert not parts.dialogue_up()
 
 
-def test_an_answered_turn_stands_in_for_a_probe(
+def test_an_answered_turn_spares_rasa_its_status_probe_not_the_action_server(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     parts = PartsHealth(settings_for(tmp_path, "http://127.0.0.1:1"), max_age=0.2)
-    probe = script(monkeypatch, UP)
-    assert parts.dialogue_up() and probe.calls == 1
-    for _ in range(4):  # turns keep answering, each within max_age of the last
-        time.sleep(0.1)
-        parts.proved_alive()
-        assert parts.dialogue_up()
-    assert probe.calls == 1  # 0.4 s on, older than max_age: no probe was needed
-
-
-def test_a_failed_turn_is_overturned_by_a_probe_not_by_another_turn(
-    parts: PartsHealth, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    probe = script(monkeypatch, UP, DOWN, UP)
+    probe = script(monkeypatch, UP, UP, DOWN)
     assert parts.dialogue_up()
-    parts.forget()  # this turn failed...
-    parts.proved_alive()  # ...while a turn started earlier came back with an answer
-    assert not parts.dialogue_up() and probe.calls == 2  # probed: down
-    parts.proved_alive()
-    assert parts.dialogue_up() and probe.calls == 3  # only the probe brings it back
+    time.sleep(0.15)
+    parts.proved_alive()  # a turn came back with an answer
+    time.sleep(0.1)  # the verdict is stale, the proof is not
+    assert parts.dialogue_up()  # still checked (the action server), Rasa taken as up
+    time.sleep(0.25)  # no turn answered since: Rasa is asked again
+    assert not parts.dialogue_up()
+    assert probe.calls == 3 and probe.rasa_answered == [False, True, False]
 
 
-def test_under_steady_turns_the_periodic_probe_runs_in_the_background(
+def test_a_failed_turn_drops_the_verdict_and_the_proof_of_life(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    parts = PartsHealth(settings_for(tmp_path, "http://127.0.0.1:1"), probe_every=0.0)
-    script(monkeypatch, UP)
+    parts = PartsHealth(settings_for(tmp_path, "http://127.0.0.1:1"), max_age=5.0)
+    probe = script(monkeypatch, UP, DOWN, UP)
     assert parts.dialogue_up()
-    gate, probed = threading.Event(), threading.Event()
-
-    def busy_probe(*_: object) -> str:
-        gate.wait(5)  # a busy Rasa: the probe takes its time, and finds the parts down
-        probed.set()
-        return DOWN
-
-    monkeypatch.setattr(health, "pair_state", busy_probe)
     parts.proved_alive()
-    started = time.monotonic()
-    assert parts.dialogue_up()  # the turn is not made to wait for the due probe
-    assert parts.dialogue_up()  # nor is the next one, while that probe runs
-    assert time.monotonic() - started < 0.5 and not probed.is_set()
-    gate.set()
-    assert probed.wait(5)
-    deadline = time.monotonic() + 5
-    while parts.dialogue_up() and time.monotonic() < deadline:  # its verdict lands
-        time.sleep(0.01)
+    parts.forget()  # a later turn failed: checked again at once, Rasa asked too
     assert not parts.dialogue_up()
+    assert parts.dialogue_up()
+    assert probe.rasa_answered == [False, False, False]
+
+
+def test_a_cached_up_verdict_is_used_for_max_age_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    parts = PartsHealth(settings_for(tmp_path, "http://127.0.0.1:1"), max_age=0.2)
+    probe = script(monkeypatch, UP, UP)
+    assert parts.dialogue_up() and parts.dialogue_up() and probe.calls == 1
+    time.sleep(0.25)
+    assert parts.dialogue_up() and probe.calls == 2
 
 
 @pytest.fixture
@@ -176,6 +164,12 @@ def test_pair_state_is_slow_only_when_no_pair_is_up_and_one_timed_out(
     assert state_of((nowhere, rasa.url), (silent, rasa.url)) == SLOW
     assert state_of((nowhere, rasa.url), (rasa.url, rasa.url)) == UP
     assert state_of((nowhere, rasa.url), (nowhere, nowhere)) == DOWN
+    # a Rasa just answered a turn: only the action servers are asked
+    settings = settings_for(tmp_path, silent, action_endpoint_url=f"{rasa.url}/webhook")
+    assert health.pair_state(settings) == SLOW
+    assert health.pair_state(settings, rasa_answered=True) == UP
+    rasa.actions_down = True
+    assert health.pair_state(settings, rasa_answered=True) == DOWN
 
 
 def test_service_sessions_set_a_ca_bundle_only_for_https(monkeypatch: pytest.MonkeyPatch) -> None:
