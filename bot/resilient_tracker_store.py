@@ -24,8 +24,10 @@ import sqlalchemy as sa
 from rasa.core.tracker_store import SQLTrackerStore, create_engine_kwargs
 
 # Both endpoint files name this module, so Rasa's check of action responses is patched
-# here (its JSON Schema validator built once) before any action runs.
+# here (its JSON Schema validator built once) before any action runs, and so are two
+# per-turn costs of Rasa's tracker code (rasa_hot_paths).
 import action_response_check  # noqa: F401
+import rasa_hot_paths  # noqa: F401
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -41,6 +43,33 @@ def transient(error: Exception) -> bool:
     )
 
 
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA busy_timeout=10000")  # the web side deletes trackers (retention)
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def sqlite_engine(url: Any) -> sa.engine.Engine:
+    """The default SQLite tracker file, tuned for a turn's one read and one write: WAL
+    with synchronous=NORMAL (no fsync per commit: an application crash loses nothing, a
+    power cut at most the last turns of Rasa's own memory, the casework store keeps every
+    message), and pooled connections (SQLAlchemy 1.4 opens a new SQLite connection per
+    session otherwise, re-reading the schema each time). No pre-ping: a file does not
+    restart. Rasa's tracker store runs on its one event-loop thread; the pool hands a
+    connection to one user at a time, so it may move between threads."""
+    engine = sa.create_engine(
+        url,
+        poolclass=sa.pool.QueuePool,
+        pool_size=2,
+        max_overflow=4,
+        connect_args={"check_same_thread": False},
+    )
+    sa.event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
 class ResilientSQLTrackerStore(SQLTrackerStore):
     """SQLTrackerStore with connections checked before use and transient errors retried."""
 
@@ -48,7 +77,10 @@ class ResilientSQLTrackerStore(SQLTrackerStore):
         super().__init__(*args, **kwargs)
         url = self.engine.url
         self.engine.dispose()
-        self.engine = sa.create_engine(url, pool_pre_ping=True, **create_engine_kwargs(url))
+        if url.get_backend_name() == "sqlite":
+            self.engine = sqlite_engine(url)
+        else:
+            self.engine = sa.create_engine(url, pool_pre_ping=True, **create_engine_kwargs(url))
         self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
 
     async def _retrying(self, call: Callable[..., Awaitable[T]], *args: Any) -> T:

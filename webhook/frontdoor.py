@@ -317,15 +317,16 @@ def _turn(
     except RasaUnavailable:
         state.health.forget()
         raise
-    if not bot:
-        state.health.forget()
-        if not state.health.dialogue_up():
-            raise RasaUnavailable("the action server went down during the turn")
-        # Both parts are up and the turn still said nothing (an action that failed or
-        # timed out inside Rasa): the resident is told so rather than left in silence.
-        log.warning("Rasa answered a turn with nothing; sending the no-answer apology")
-        bot = [BotMessage(state.org.no_reply)]
-    return bot
+    if bot:
+        state.health.proved_alive()  # the next check need not ask a busy Rasa for /status
+        return bot
+    state.health.forget()
+    if not state.health.dialogue_up():
+        raise RasaUnavailable("the action server went down during the turn")
+    # Both parts are up and the turn still said nothing (an action that failed or
+    # timed out inside Rasa): the resident is told so rather than left in silence.
+    log.warning("Rasa answered a turn with nothing; sending the no-answer apology")
+    return [BotMessage(state.org.no_reply)]
 
 
 def is_holding_reply(state: AppState, message: Message) -> bool:

@@ -26,41 +26,70 @@ bp = Blueprint("health", __name__)
 CHECK_TIMEOUT = 1.0  # seconds per part; a load balancer's own timeout is usually 2-5 s
 
 
-def _one_rasa_up(url: str, token: str, http: requests.Session | None = None) -> bool:
+# A probe's verdict on a part: it answered; it refused or errored (down for sure); or it
+# did not answer within CHECK_TIMEOUT (a busy part is slow, not necessarily down).
+UP, DOWN, SLOW = "up", "down", "slow"
+
+
+def _rasa_state(url: str, token: str, http: requests.Session | None = None) -> str:
     """This Rasa answers with its model loaded (before that it swallows messages silently)."""
     try:
         response = (http or requests).get(
             f"{url.rstrip('/')}/status", params={"token": token}, timeout=CHECK_TIMEOUT
         )
-        return response.ok and bool(response.json().get("model_id"))
+        return UP if response.ok and bool(response.json().get("model_id")) else DOWN
+    except requests.Timeout:
+        return SLOW
     except (requests.RequestException, ValueError):
-        return False
+        return DOWN
+
+
+def _actions_state(endpoint: str, http: requests.Session | None = None) -> str:
+    base = endpoint.rstrip("/").removesuffix("/webhook")
+    try:
+        return UP if (http or requests).get(f"{base}/health", timeout=CHECK_TIMEOUT).ok else DOWN
+    except requests.Timeout:
+        return SLOW
+    except requests.RequestException:
+        return DOWN
+
+
+def _one_rasa_up(url: str, token: str, http: requests.Session | None = None) -> bool:
+    return _rasa_state(url, token, http) == UP
 
 
 def _one_actions_up(endpoint: str, http: requests.Session | None = None) -> bool:
-    base = endpoint.rstrip("/").removesuffix("/webhook")
-    try:
-        return (http or requests).get(f"{base}/health", timeout=CHECK_TIMEOUT).ok
-    except requests.RequestException:
-        return False
+    return _actions_state(endpoint, http) == UP
+
+
+def pair_state(
+    settings: Settings, http: requests.Session | None = None, rasa_answered: bool = False
+) -> str:
+    """UP when at least one Rasa answers and so does the action server it calls (one is
+    enough: the client moves a conversation on to the next Rasa when its own refuses it);
+    else SLOW when some part of a pair only timed out, else DOWN. Checked pair by pair,
+    stopping at the first that answers. `rasa_answered`: a Rasa answered a turn just now,
+    so only the action servers are asked (Rasa's /status is slow to answer while Rasa is
+    busy, and a busy Rasa is what answered)."""
+    seen: dict[str, str] = {}
+    verdict = DOWN
+    for rasa, actions in settings.dialogue_pairs:
+        if actions not in seen:
+            seen[actions] = _actions_state(actions, http)
+        pair = seen[actions]
+        if pair == UP and not rasa_answered:
+            if rasa not in seen:
+                seen[rasa] = _rasa_state(rasa, settings.rasa_token, http)
+            pair = seen[rasa]
+        if pair == UP:
+            return UP
+        if pair == SLOW:
+            verdict = SLOW
+    return verdict
 
 
 def pair_up(settings: Settings, http: requests.Session | None = None) -> bool:
-    """At least one Rasa answers and so does the action server it calls (one is enough:
-    the client moves a conversation on to the next Rasa when its own refuses it).
-    Checked pair by pair, stopping at the first that answers."""
-    rasa_seen: dict[str, bool] = {}
-    actions_seen: dict[str, bool] = {}
-    for rasa, actions in settings.dialogue_pairs:
-        if actions not in actions_seen:
-            actions_seen[actions] = _one_actions_up(actions, http)
-        if not actions_seen[actions]:
-            continue
-        if rasa not in rasa_seen:
-            rasa_seen[rasa] = _one_rasa_up(rasa, settings.rasa_token, http)
-        if rasa_seen[rasa]:
-            return True
-    return False
+    return pair_state(settings, http) == UP
 
 
 def database_up(st: AppState) -> bool:
@@ -73,20 +102,32 @@ def database_up(st: AppState) -> bool:
 
 
 class PartsHealth:
-    """Rasa + actions, checked at most every `max_age` seconds per process (a turn costs
-    one loopback GET at worst; a down part is checked again on the next message).
+    """Are Rasa and the action server up, as the front door asks before every turn.
 
-    Single-flight: while one check runs, concurrent turns wait for its answer instead of
-    each sending their own (under load a stale answer would otherwise multiply the
-    GETs to the very parts that are slow to answer them)."""
+    The rule (a slow-but-alive part under load is not "down"):
+    - a probe refused or answered with an error: down at once;
+    - a probe that times out: down only after SLOW_LIMIT timeouts in a row (until then
+      the standing verdict holds; a turn to a part that is really hung still gets the
+      holding reply from the web request's own 2.5 s limit);
+    - a turn that came back with an answer is Rasa's proof of life: the next check asks
+      only the action server (Rasa's /status, slow while Rasa is busy, is left out). The
+      action server is still checked before turns as often as before: a turn that
+      answered says nothing of it (a turn without custom actions answers without it).
+    A verdict is reused for `max_age` seconds; a failed turn (`forget`) drops it and
+    Rasa's proof both. Single-flight: while one probe runs, concurrent turns wait for its
+    answer instead of each sending their own."""
+
+    SLOW_LIMIT = 2
 
     def __init__(self, settings: Settings, max_age: float = 0.5) -> None:
         self.settings = settings
         self.max_age = max_age
-        self._http = service_session(settings.rasa_instances)
+        self._http = service_session([*settings.rasa_instances, *settings.action_endpoints])
         self._lock = threading.Lock()
         self._checked_at = -1e9
+        self._proved_at = -1e9
         self._ok = False
+        self._timeouts = 0
         self._in_flight: threading.Event | None = None
 
     def dialogue_up(self) -> bool:
@@ -107,21 +148,39 @@ class PartsHealth:
             return self._ok
 
     def _check(self) -> bool:
-        ok = False
+        verdict = DOWN
+        with self._lock:
+            rasa_answered = time.monotonic() - self._proved_at < self.max_age
         try:
-            ok = pair_up(self.settings, self._http)
+            verdict = pair_state(self.settings, self._http, rasa_answered)
         finally:
             with self._lock:
-                self._ok, self._checked_at = ok, time.monotonic()
+                self._settle(verdict)
+                ok = self._ok
                 flight, self._in_flight = self._in_flight, None
             if flight is not None:
                 flight.set()
         return ok
 
+    def _settle(self, verdict: str) -> None:
+        """Apply one probe's verdict (under the lock)."""
+        self._timeouts = self._timeouts + 1 if verdict == SLOW else 0
+        if verdict != SLOW:
+            self._ok = verdict == UP
+        elif self._timeouts >= self.SLOW_LIMIT:
+            self._ok = False
+        self._checked_at = time.monotonic()
+
+    def proved_alive(self) -> None:
+        """A turn came back with an answer: Rasa is up (its action server, not known)."""
+        with self._lock:
+            self._proved_at = time.monotonic()
+
     def forget(self) -> None:
         """A turn just failed: check again before the next one."""
         with self._lock:
             self._ok = False
+            self._proved_at = -1e9
 
 
 def _word(up: int, total: int) -> str:

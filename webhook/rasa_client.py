@@ -93,7 +93,12 @@ def service_session(urls: Sequence[str]) -> requests.Session:
     http.trust_env = False
     if urls:
         http.proxies.update(requests.utils.get_environ_proxies(urls[0]))
-    http.verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
+    if any(url.startswith("https:") for url in urls):
+        # requests looks at a CA bundle's path on disk (a stat) for every request it sends
+        # with one set, https or not: only set it where it is used.
+        http.verify = (
+            os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
+        )
     return http
 
 

@@ -343,14 +343,14 @@ def test_concurrent_turns_share_one_health_check(
     from webhook import health
 
     calls: list[float] = []
-    real = health.pair_up
+    real = health.pair_state
 
-    def slow_pair_up(*args: object) -> bool:
+    def slow_pair_state(*args: object) -> str:
         calls.append(time.monotonic())
         time.sleep(0.3)  # a busy Rasa answering /status
         return real(*args)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(health, "pair_up", slow_pair_up)
+    monkeypatch.setattr(health, "pair_state", slow_pair_state)
     parts = PartsHealth(settings_for(tmp_path, rasa.url))
     with ThreadPoolExecutor(max_workers=8) as pool:
         answers = list(pool.map(lambda _: parts.dialogue_up(), range(8)))
